@@ -1,0 +1,250 @@
+"""Stream grammars: the data of ``specs/grammars/*.yaml`` and the judge that runs them.
+
+A grammar states, for one streaming protocol, how events are framed, how an event's type is
+named, which schema each type must satisfy, the allowed order of types as a small state
+machine, and the cross-event rules (``stream_rules``) that hold across the whole stream.
+The judge is incremental: it is fed events as they arrive and can say what is wrong
+before the stream ends.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from .errors import UsageError
+from .schemas import SchemaStore, default_store
+from .specdir import load_data, spec_root
+from .stream_rules import RULES, StreamRule
+from .violations import Violation
+
+DONE = "[DONE]"
+ANY = "*"
+MAX_VIOLATIONS = 50  # a broken stream repeats its fault; the first fifty say all there is to say
+
+
+@dataclass(frozen=True)
+class TypeClassifier:
+    """How an event's type is found: a JSON field, or the first matching ``when`` rule."""
+
+    field_name: str | None
+    rules: tuple[tuple[str | None, str], ...] = ()  # (key that must be present, type)
+
+    def classify(self, data: Any) -> str:
+        if self.field_name is not None:
+            value = data.get(self.field_name) if isinstance(data, dict) else None
+            return value if isinstance(value, str) else "unknown"
+        for key, type_name in self.rules:
+            if key is None or (isinstance(data, dict) and key in data):
+                return type_name
+        return "unknown"
+
+
+@dataclass
+class Grammar:
+    id: str
+    title: str
+    spec: str
+    done_sentinel: str | None
+    classifier: TypeClassifier
+    sse_event_field: str  # "must-match-type" | "ignored"
+    schemas: dict[str, str]
+    states: dict[str, dict[str, str]]
+    start: str
+    accept: frozenset[str]
+    anywhere: frozenset[str]
+    terminal_anywhere: frozenset[str]
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    unknown_types: str = "reject"  # "allow": types the protocol may add later pass anywhere
+    file: str = ""
+
+    @property
+    def known_types(self) -> frozenset[str]:
+        moves = {t for m in self.states.values() for t in m}
+        return frozenset(moves | set(self.schemas) | self.anywhere | self.terminal_anywhere) - {ANY}
+
+    @classmethod
+    def from_data(cls, name: str, data: dict[str, Any]) -> Grammar:
+        et = data["event_type"]
+        classifier = TypeClassifier(
+            field_name=et.get("field"),
+            rules=tuple((rule.get("has"), rule["type"]) for rule in et.get("rules", [])),
+        )
+        grammar = cls(
+            id=data["id"],
+            title=data["title"],
+            spec=data.get("spec", ""),
+            done_sentinel=data.get("done_sentinel"),
+            classifier=classifier,
+            sse_event_field=data.get("sse_event_field", "ignored"),
+            schemas=dict(data["schemas"]),
+            states={state: dict(moves or {}) for state, moves in data["states"].items()},
+            start=data["start"],
+            accept=frozenset(data["accept"]),
+            anywhere=frozenset(data.get("anywhere", [])),
+            terminal_anywhere=frozenset(data.get("terminal_anywhere", [])),
+            rules=list(data.get("rules", [])),
+            unknown_types=data.get("unknown_types", "reject"),
+            file=f"specs/grammars/{name}.yaml",
+        )
+        grammar._check()
+        return grammar
+
+    def _check(self) -> None:
+        """Reject a grammar that refers to states or rules that do not exist."""
+        problems = []
+        for state, moves in self.states.items():
+            for event_type, target in moves.items():
+                if target is not None and target not in self.states:
+                    problems.append(f"state {state!r} moves on {event_type!r} to unknown state {target!r}")
+        for name in (self.start, *self.accept):
+            if name not in self.states:
+                problems.append(f"unknown state {name!r}")
+        for rule in self.rules:
+            if rule.get("rule") not in RULES:
+                problems.append(f"unknown rule {rule.get('rule')!r}; known: {', '.join(sorted(RULES))}")
+        if problems:
+            raise UsageError(f"{self.file}: " + "; ".join(problems))
+
+    @property
+    def ending_types(self) -> frozenset[str]:
+        """Types that lead to a final state somewhere: seen out of place, they still end the stream."""
+        final = {s for s in self.accept if not any(t for t in self.states.get(s, {}).values())}
+        return frozenset(t for m in self.states.values() for t, target in m.items() if target in final)
+
+    def schema_for(self, event_type: str) -> str | None:
+        return self.schemas.get(event_type, self.schemas.get(ANY))
+
+    def expected_after(self, state: str) -> list[str]:
+        moves = sorted(t for t, target in self.states.get(state, {}).items() if target is not None)
+        return moves + sorted(self.anywhere | self.terminal_anywhere)
+
+
+@cache
+def load_grammar(name: str) -> Grammar:
+    if not (spec_root() / "grammars" / f"{name}.yaml").is_file():
+        raise UsageError(f"unknown grammar {name!r}")
+    return Grammar.from_data(name, load_data(f"grammars/{name}.yaml"))
+
+
+def grammar_names() -> list[str]:
+    return sorted(p.stem for p in (spec_root() / "grammars").glob("*.yaml"))
+
+
+@dataclass
+class JudgedEvent:
+    """One event as the judge saw it: its type, parsed data and arrival time."""
+
+    index: int
+    type: str
+    data: Any
+    arrival: float | None = None
+    sse_event: str | None = None
+
+
+class StreamJudge:
+    """Judges one stream, event by event, against a grammar."""
+
+    def __init__(self, grammar: Grammar, request: dict[str, Any] | None = None,
+                 store: SchemaStore | None = None) -> None:
+        self.grammar = grammar
+        self.request = request or {}
+        self.store = store or default_store()
+        self.state = grammar.start
+        self.ended_by: str | None = None  # the event that reached a terminal state
+        self.events: list[JudgedEvent] = []
+        self.violations: list[Violation] = []
+        self._rules: list[StreamRule] = [
+            RULES[spec["rule"]](grammar, spec, self.request) for spec in grammar.rules
+        ]
+        self._compiled = {t: self.store.get(s) for t, s in grammar.schemas.items() if s}
+
+    def _report(self, found: list[Violation]) -> None:
+        room = MAX_VIOLATIONS - len(self.violations)
+        if room > 0:
+            self.violations.extend(found[:room])
+
+    def feed_raw(self, data_text: str, *, index: int, arrival: float | None = None,
+                 sse_event: str | None = None) -> None:
+        """Feed one event's data as text (an SSE ``data`` field or a JSON-array element)."""
+        grammar = self.grammar
+        if grammar.done_sentinel is not None and data_text == grammar.done_sentinel:
+            self._advance(JudgedEvent(index, DONE, None, arrival, sse_event))
+            return
+        try:
+            data = json.loads(data_text)
+        except ValueError as exc:
+            self._report([Violation(
+                "framing.invalid-json", f"event data is not JSON ({exc.msg} at char {exc.pos}): "
+                f"{data_text[:120]!r}", f"/events/{index}", grammar.file)])
+            return
+        self.feed_value(data, index=index, arrival=arrival, sse_event=sse_event)
+
+    def feed_value(self, data: Any, *, index: int, arrival: float | None = None,
+                   sse_event: str | None = None) -> None:
+        event_type = self.grammar.classifier.classify(data)
+        event = JudgedEvent(index, event_type, data, arrival, sse_event)
+        if (self.grammar.sse_event_field == "must-match-type" and sse_event is not None
+                and sse_event != event_type):
+            self._report([Violation(
+                "framing.event-name-mismatch",
+                f"SSE 'event: {sse_event}' names a different type than the data's {event_type!r}",
+                f"/events/{index}", self.grammar.file)])
+        compiled = self._compiled.get(event_type) or self._compiled.get(ANY)
+        if compiled is not None:
+            self._report(compiled.violations(data, prefix=("events", index)))
+        self._advance(event)
+
+    def _advance(self, event: JudgedEvent) -> None:
+        grammar = self.grammar
+        self.events.append(event)
+        pointer = f"/events/{event.index}"
+        if self.ended_by is not None:
+            self._report([Violation(
+                "grammar.after-end", f"event {event.type!r} after the stream already ended with "
+                f"{self.ended_by!r}", pointer, grammar.file)])
+        elif event.type in grammar.terminal_anywhere:
+            self.ended_by = event.type
+        elif event.type in grammar.anywhere or (
+                grammar.unknown_types == "allow" and event.type not in grammar.known_types):
+            pass
+        else:
+            moves = grammar.states.get(self.state, {})
+            # an explicit null forbids a type that the wildcard would otherwise let through
+            target = moves[event.type] if event.type in moves else (moves.get(ANY) if event.type != DONE else None)
+            if target is None:
+                expected = ", ".join(grammar.expected_after(self.state)) or "nothing"
+                self._report([Violation(
+                    "grammar.order", f"event {event.type!r} is not allowed in state {self.state!r}; "
+                    f"expected one of: {expected}", pointer, f"{grammar.file}#/states/{self.state}")])
+                if event.type in grammar.ending_types:
+                    self.ended_by = event.type  # one fault, not a cascade of "incomplete" after it
+            else:
+                self.state = target
+                if not grammar.states.get(target) and target in grammar.accept:
+                    self.ended_by = event.type
+        for rule in self._rules:
+            self._report(rule.on_event(event))
+
+    def finish(self, stop_reason: str | None = None, stop_detail: str = "") -> list[Violation]:
+        """Close the judgement: framing stop, incomplete grammar, end-of-stream rules."""
+        grammar = self.grammar
+        if stop_reason is not None:
+            self._report([Violation(f"framing.{stop_reason}", stop_detail or f"stream stopped: {stop_reason}",
+                                    f"/events/{len(self.events)}", grammar.file)])
+        if stop_reason is not None:
+            return self.violations  # what is missing after a cut is the cut's consequence, not a new fault
+        if not self.events:
+            self._report([Violation("grammar.empty", "the stream carried no events", "", grammar.file)])
+        elif self.ended_by is None and self.state not in grammar.accept:
+            expected = ", ".join(grammar.expected_after(self.state))
+            last = self.events[-1].type
+            self._report([Violation(
+                "grammar.incomplete", f"stream ended after {last!r} in state {self.state!r}; "
+                f"still expected one of: {expected}", f"/events/{len(self.events)}",
+                f"{grammar.file}#/accept")])
+        for rule in self._rules:
+            self._report(rule.finish())
+        return self.violations

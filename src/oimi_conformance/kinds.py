@@ -1,0 +1,105 @@
+"""The catalogue of body kinds (``specs/kinds.yaml``) and judging a captured body of one kind."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from .errors import UsageError
+from .grammar import StreamJudge, load_grammar
+from .json_array import JSONArrayReader
+from .schemas import default_store
+from .specdir import load_data
+from .sse import SSEReader
+from .stream_limits import read_all
+from .violations import Violation
+
+FRAMINGS = ("json", "sse", "json_array")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    title: str
+    framing: str
+    schema: str | None = None
+    grammar: str | None = None
+    operation: str | None = None
+
+
+@dataclass
+class Verdict:
+    """What judging one body found."""
+
+    kind: str
+    violations: list[Violation] = field(default_factory=list)
+    events: int = 0  # events judged (streams); 1 for a JSON body
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "ok": self.ok, "events": self.events,
+                "violations": [v.as_dict() for v in self.violations]}
+
+
+@cache
+def kinds() -> dict[str, Kind]:
+    data = load_data("kinds.yaml")
+    out = {}
+    for name, entry in data.items():
+        kind = Kind(name=name, **entry)
+        if kind.framing not in FRAMINGS:
+            raise UsageError(f"specs/kinds.yaml: {name}: framing must be one of {FRAMINGS}")
+        out[name] = kind
+    return out
+
+
+def get_kind(name: str) -> Kind:
+    try:
+        return kinds()[name]
+    except KeyError:
+        raise UsageError(f"unknown kind {name!r}; known kinds: {', '.join(sorted(kinds()))}") from None
+
+
+def judge_json(kind: Kind, body: bytes | str | Any, *, parsed: bool = False) -> Verdict:
+    """Judge one JSON document (bytes, text, or an already parsed value when ``parsed``)."""
+    if not parsed:
+        try:
+            value = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            snippet = body[:120] if isinstance(body, (str, bytes)) else ""
+            return Verdict(kind.name, [Violation("framing.invalid-json", f"body is not JSON ({exc}): {snippet!r}")])
+    else:
+        value = body
+    assert kind.schema is not None
+    return Verdict(kind.name, default_store().get(kind.schema).violations(value), 1)
+
+
+def judge_stream(kind: Kind, body: bytes, request: dict[str, Any] | None = None) -> Verdict:
+    """Judge a captured stream body: framed by the kind's reader, then judged by its grammar."""
+    assert kind.grammar is not None
+    judge = StreamJudge(load_grammar(kind.grammar), request)
+    if kind.framing == "sse":
+        transcript = read_all(body, SSEReader())
+        for event in transcript.items:
+            judge.feed_raw(event.data, index=event.index, arrival=event.arrival, sse_event=event.event)
+    else:
+        transcript = read_all(body, JSONArrayReader())
+        for element in transcript.items:
+            judge.feed_value(element.value, index=element.index, arrival=element.arrival)
+    stop = transcript.stop
+    judge.finish(stop.reason if stop else None, stop.detail if stop else "")
+    return Verdict(kind.name, judge.violations, len(judge.events))
+
+
+def judge(kind_name: str, body: bytes | str, request: dict[str, Any] | None = None) -> Verdict:
+    """Judge a captured body of ``kind_name``: a JSON document, or raw stream bytes."""
+    kind = get_kind(kind_name)
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    if kind.framing == "json":
+        return judge_json(kind, raw)
+    return judge_stream(kind, raw, request)

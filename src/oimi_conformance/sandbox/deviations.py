@@ -1,0 +1,149 @@
+"""The sandbox's named faults, as data.
+
+A deviation is one way a gateway can break the contract. Switching one on makes the sandbox break the
+contract in exactly that way, so the harness's self-tests can prove that each check catches its class of
+fault. The behaviour lives where it applies (see ``faults.py`` for the body/stream/request hooks,
+``auth.py``, ``errors.py``, ``wire.py`` and ``app.py`` for the rest); this module only names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+FAMILIES: tuple[str, ...] = (
+    "auth",
+    "errors",
+    "models",
+    "chat",
+    "chat.stream",
+    "responses",
+    "messages",
+    "gemini",
+    "embeddings",
+    "rerank",
+    "images",
+    "delivery",
+    "robustness",
+)
+
+
+@dataclass(frozen=True)
+class Deviation:
+    name: str
+    family: str
+    description: str
+
+
+def _d(name: str, description: str) -> Deviation:
+    family = name.rsplit(".", 1)[0]
+    return Deviation(name=name, family=family, description=description)
+
+
+DEVIATIONS: tuple[Deviation, ...] = (
+    # auth
+    _d("auth.accept-any-key", "an unknown key is accepted as if it were valid"),
+    _d("auth.missing-key-accepted", "a request without any key is accepted"),
+    _d("auth.bad-key-403", "an unknown key answers 403 instead of 401"),
+    _d("auth.echo-key", "the 401 error message repeats the presented key"),
+    _d("auth.goog-key-ignored", "the x-goog-api-key header is not honoured (401 where it should work)"),
+    # errors
+    _d("errors.html-body", "errors are sent as a text/html page instead of a JSON envelope"),
+    _d("errors.server-error-on-bad-input", "malformed JSON and missing/invalid fields answer 500, not 400"),
+    _d("errors.error-with-200", "errors are sent with HTTP status 200"),
+    _d("errors.bare-envelope", "error bodies are {message, type, code} without the 'error' wrapper"),
+    _d("errors.unknown-model-503", "an unknown model answers 503 (new-api's real behaviour) instead of 404"),
+    _d("errors.no-retry-after", "429 answers carry no Retry-After header"),
+    _d("errors.accepts-invalid-input", "missing required fields and wrong types are answered 200, not 400"),
+    # models
+    _d("models.duplicate-ids", "GET /v1/models lists a model id twice"),
+    _d("models.bad-shape", "GET /v1/models has no object: 'list'"),
+    _d("models.unknown-200", "GET /v1/models/{unknown} answers 200 with an error body (new-api's real behaviour)"),
+    # chat (non-streaming)
+    _d("chat.usage-missing", "chat completions carry no usage object"),
+    _d("chat.usage-arithmetic", "usage.total_tokens != prompt_tokens + completion_tokens"),
+    _d("chat.bad-finish-reason", "finish_reason is a value outside the OpenAI enum"),
+    _d("chat.ignores-max-tokens", "max_tokens / max_completion_tokens are ignored (chat and chat streams)"),
+    _d("chat.tool-args-not-json", "tool_calls[].function.arguments is not valid JSON"),
+    _d("chat.ignores-n", "n is ignored: always one choice (chat and chat streams)"),
+    _d("chat.ignores-stop", "stop sequences are ignored (chat and chat streams)"),
+    _d("chat.json-mode-not-json", "response_format json_object/json_schema answers non-JSON content"),
+    # chat streams
+    _d("chat.stream.no-done", "the stream ends without data: [DONE]"),
+    _d("chat.stream.double-done", "data: [DONE] is sent twice"),
+    _d("chat.stream.changing-id", "the chunk id changes from chunk to chunk"),
+    _d("chat.stream.no-finish-reason", "no chunk carries a finish_reason"),
+    _d("chat.stream.no-usage-chunk", "stream_options.include_usage is ignored: no usage chunk"),
+    _d("chat.stream.tool-index-from-1", "streamed tool_calls[].index starts at 1"),
+    _d("chat.stream.role-every-chunk", "delta.role is repeated in every chunk"),
+    # responses
+    _d("responses.seq-not-increasing", "stream sequence_number values are not strictly increasing"),
+    _d("responses.completed-empty-output", "response.completed carries an empty output list"),
+    _d("responses.no-terminal-event", "the stream ends without response.completed / response.incomplete"),
+    _d("responses.usage-missing", "the response (and response.completed) has no usage"),
+    _d("responses.compact-wrong-object", "/v1/responses/compact answers object 'response', not 'response.compaction'"),
+    _d("responses.text-mismatch", "response.completed's text differs from the joined output_text deltas"),
+    # messages
+    _d("messages.missing-stops", "the stream has no content_block_stop and no message_stop"),
+    _d("messages.noncontiguous-index", "content block indices start at 1 instead of 0"),
+    _d("messages.bad-stop-reason", "stop_reason is a value outside Anthropic's enum"),
+    _d("messages.max-tokens-optional", "a request without max_tokens is accepted"),
+    _d("messages.input-json-broken", "streamed input_json_delta pieces do not join into valid JSON"),
+    _d("messages.no-usage", "messages (and message_start / message_delta events) carry no usage"),
+    # gemini
+    _d("gemini.role-assistant", "candidates[].content.role is 'assistant' instead of 'model'"),
+    _d("gemini.usage-arithmetic", "usageMetadata.totalTokenCount != promptTokenCount + candidatesTokenCount"),
+    _d("gemini.ignores-alt-sse", "streamGenerateContent answers the JSON-array framing even with alt=sse"),
+    _d("gemini.query-key-ignored", "?key= is not honoured on Gemini routes (401 where it should work)"),
+    _d("gemini.no-finish-reason", "no candidate carries a finishReason"),
+    # embeddings
+    _d("embeddings.wrong-index", "data[].index does not match the input position (starts at 1)"),
+    _d("embeddings.base64-ignored", "encoding_format=base64 is ignored: floats are returned"),
+    _d("embeddings.dimensions-ignored", "the dimensions parameter is ignored"),
+    # rerank
+    _d("rerank.unsorted", "results are not sorted by relevance_score descending"),
+    _d("rerank.top-n-ignored", "top_n is ignored: every document is returned"),
+    _d("rerank.duplicate-index", "two results carry the same document index"),
+    # images
+    _d("images.n-ignored", "n is ignored: always one image"),
+    _d("images.b64-not-image", "b64_json decodes to bytes that are not an image"),
+    # delivery (every stream)
+    _d("delivery.buffered", "stream events are held back and sent in one burst at the end"),
+    _d("delivery.stall", "the stream stops mid-way and keeps the connection open for 60 s"),
+    _d("delivery.truncated", "the connection is closed in the middle of an event"),
+    # robustness (every route)
+    _d("robustness.slow-headers", "the gateway waits 60 s before sending any response"),
+    _d("robustness.invalid-utf8", "a stream event carries bytes that are not valid UTF-8"),
+    _d("robustness.huge-body", "POST endpoints answer a 50 MB JSON body, streamed"),
+    _d("robustness.html-200", "every endpoint answers an HTML page with status 200"),
+    _d("robustness.reset", "the connection is reset before any response"),
+)
+
+DEVIATION_NAMES: tuple[str, ...] = tuple(d.name for d in DEVIATIONS)
+_BY_NAME: dict[str, Deviation] = {d.name: d for d in DEVIATIONS}
+
+
+def get(name: str) -> Deviation:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise ValueError(_unknown_message([name])) from None
+
+
+def validate(names: Iterable[str]) -> frozenset[str]:
+    """The names as a frozenset, or ValueError naming the unknown ones and listing the allowed ones."""
+    chosen = frozenset(names)
+    unknown = sorted(chosen - _BY_NAME.keys())
+    if unknown:
+        raise ValueError(_unknown_message(unknown))
+    return chosen
+
+
+def _unknown_message(unknown: list[str]) -> str:
+    allowed = "\n  ".join(DEVIATION_NAMES)
+    return f"unknown sandbox deviation(s): {', '.join(unknown)}. Allowed names:\n  {allowed}"
+
+
+# A guard against typos in this table: every family must be one of FAMILIES, every name unique.
+assert all(d.family in FAMILIES for d in DEVIATIONS), [d.name for d in DEVIATIONS if d.family not in FAMILIES]
+assert len(_BY_NAME) == len(DEVIATIONS)

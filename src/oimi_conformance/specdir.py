@@ -1,0 +1,38 @@
+"""Where the spec data lives, and loading it.
+
+An installed wheel carries the specs as ``oimi_conformance/_specs``; a source checkout
+(editable install) reads the top-level ``specs/`` folder, so edits there take effect at once.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@cache
+def spec_root() -> Path:
+    for candidate in (_PACKAGE_DIR.parents[1] / "specs", _PACKAGE_DIR / "_specs"):
+        if (candidate / "kinds.yaml").is_file():
+            return candidate
+    raise FileNotFoundError("oimi-conformance: the specs folder is missing from this installation")
+
+
+def load_data(relative: str) -> Any:
+    """Load a JSON or YAML file below the spec root."""
+    path = spec_root() / relative
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        return json.loads(text)
+    return yaml.safe_load(text)
+
+
+def spec_ref(relative: str, fragment: str = "") -> str:
+    """A human-readable reference to a place in the specs, used in every violation."""
+    return f"specs/{relative}" + (f"#{fragment}" if fragment else "")

@@ -1,0 +1,224 @@
+"""Incremental Server-Sent Events reader, after the WHATWG HTML "event stream" parsing rules.
+
+https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+
+Bytes may be split anywhere: inside a multi-byte UTF-8 character, between CR and LF,
+inside a field name. Lines are split with str methods on whole chunks (no per-byte loop),
+and the unterminated last line is kept for the next ``feed()``.
+
+Where the harness is stricter than a browser: invalid UTF-8 is a stop (a browser would
+substitute U+FFFD), and input that ends mid-event is flagged (``truncated``) instead of
+being silently dropped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import time
+from dataclasses import dataclass
+
+from .stream_limits import StreamStop
+
+_EOL = re.compile(r"(\r\n|\r|\n)")
+_BOM = "\ufeff"
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    """One dispatched event.
+
+    data:    the data lines joined with "\\n".
+    event:   the ``event`` field of this event's block, None when absent ("" when sent empty).
+    id:      the last event ID in force at dispatch (per spec it carries over to later events
+             until another ``id`` field changes it); None when no ``id`` field was seen yet.
+    retry:   the ``retry`` value given in this event's block, None when absent or not digits.
+    index:   0-based dispatch order.
+    offset:  byte offset of the first line of the event's block.
+    arrival: timestamp passed to the ``feed()`` that completed the event.
+    """
+
+    data: str
+    event: str | None
+    id: str | None
+    retry: int | None
+    index: int
+    offset: int
+    arrival: float
+
+    @property
+    def is_done(self) -> bool:
+        return self.data == "[DONE]"
+
+
+class SSEReader:
+    """Feed bytes as they arrive; get back the events they complete.
+
+    After ``close()``: ``truncated`` is True when input ended inside an event (fields or an
+    unterminated line after the last blank line) and ``pending_bytes`` says how many bytes
+    of it were discarded. ``comments`` lists (offset, text) of every comment line, text
+    without the colon and one leading space. ``dataless`` lists the offsets of blocks that
+    had fields but no ``data`` line, which the spec does not dispatch. ``retry`` is the
+    last valid reconnection time seen.
+    """
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self._started = False  # BOM check done
+        self._skip_lf = False  # last chunk ended in CR: a leading LF belongs to it
+        self._tail: list[str] = []  # pieces of the unterminated last line
+        self._pos = 0  # byte offset of the start of the tail
+        self._stop: StreamStop | None = None
+        self._closed = False
+        # The event being built (the "buffers" of the spec).
+        self._block_start = 0
+        self._data: list[str] | None = None
+        self._event: str | None = None
+        self._block_retry: int | None = None
+        self._has_fields = False
+        self._last_id: str | None = None
+        self._count = 0
+        self.bytes_fed = 0
+        self.retry: int | None = None
+        self.comments: list[tuple[int, str]] = []
+        self.dataless: list[int] = []
+        self.truncated = False
+        self.pending_bytes = 0
+
+    def feed(self, chunk: bytes, arrival: float | None = None) -> list[SSEEvent]:
+        """Consume ``chunk``; return the events it completes. Raises StreamStop on invalid UTF-8."""
+        if self._stop is not None:
+            raise self._stop
+        if self._closed:
+            raise RuntimeError("SSEReader.feed() after close()")
+        if arrival is None:
+            arrival = time.monotonic()
+        text, error = self._decode(chunk)
+        self.bytes_fed += len(chunk)
+        events = self._text(text, arrival) if text else []
+        if error is not None:
+            error.items = events
+            self._stop = error
+            raise error
+        return events
+
+    def close(self) -> list[SSEEvent]:
+        """End of input. Never dispatches a partial event; sets ``truncated`` if there was one."""
+        if self._closed:
+            return []
+        self._closed = True
+        if self._stop is not None:
+            return []
+        # Bytes of an unfinished character count as an unterminated line, not as bad UTF-8.
+        unfinished_char = bool(self._decoder.getstate()[0])
+        if self._has_fields or unfinished_char or any(self._tail):
+            self.truncated = True
+            self.pending_bytes = self.bytes_fed - self._block_start
+        self._tail = []
+        return []
+
+    def _decode(self, chunk: bytes) -> tuple[str, StreamStop | None]:
+        held = self._decoder.getstate()[0]
+        try:
+            return self._decoder.decode(chunk), None
+        except UnicodeDecodeError as exc:
+            # exc.start indexes held + chunk; everything before it is valid and still delivered.
+            data = held + chunk
+            offset = self.bytes_fed - len(held) + exc.start
+            bad = data[exc.start:exc.end].hex(" ")
+            stop = StreamStop("invalid-utf8", f"invalid UTF-8 ({exc.reason}): {bad}", offset=offset)
+            return data[: exc.start].decode("utf-8"), stop
+
+    def _text(self, text: str, arrival: float) -> list[SSEEvent]:
+        if not self._started:
+            self._started = True
+            if text.startswith(_BOM):
+                text = text[1:]
+                self._pos = self._block_start = 3
+        if self._skip_lf:
+            self._skip_lf = False
+            if text.startswith("\n"):
+                text = text[1:]
+                self._pos += 1
+                if self._block_start == self._pos - 1:
+                    self._block_start = self._pos
+        if "\n" not in text and "\r" not in text:
+            self._tail.append(text)  # no line ends yet: do not re-join the tail on every byte
+            return []
+        if self._tail:
+            self._tail.append(text)
+            text = "".join(self._tail)
+        lines, eol_lengths, tail = _split_lines(text)
+        self._tail = [tail] if tail else []
+        self._skip_lf = text.endswith("\r")
+        return self._lines(lines, eol_lengths, arrival)
+
+    def _lines(self, lines: list[str], eol_lengths: list[int], arrival: float) -> list[SSEEvent]:
+        events: list[SSEEvent] = []
+        pos = self._pos
+        for line, eol in zip(lines, eol_lengths, strict=True):
+            size = (len(line) if line.isascii() else len(line.encode("utf-8"))) + eol
+            if not line:
+                event = self._end_block()
+                if event is not None:
+                    events.append(SSEEvent(*event, arrival))
+                self._block_start = pos + size
+            elif line[0] == ":":
+                text = line[1:]
+                self.comments.append((pos, text[1:] if text.startswith(" ") else text))
+            else:
+                self._field(line)
+            pos += size
+        self._pos = pos
+        return events
+
+    def _field(self, line: str) -> None:
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        self._has_fields = True
+        if name == "data":
+            if self._data is None:
+                self._data = [value]
+            else:
+                self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\0" not in value:  # spec: an id containing NUL is ignored
+                self._last_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self._block_retry = self.retry = int(value)
+
+    def _end_block(self) -> tuple[str, str | None, str | None, int | None, int, int] | None:
+        """Blank line: return the fields of the event to dispatch, if any, and reset the buffers."""
+        data = self._data
+        result = None
+        if data is not None:
+            result = ("\n".join(data), self._event, self._last_id, self._block_retry,
+                      self._count, self._block_start)
+            self._count += 1
+        elif self._has_fields:
+            self.dataless.append(self._block_start)
+        self._data = None
+        self._event = None
+        self._block_retry = None
+        self._has_fields = False
+        return result
+
+
+def _split_lines(text: str) -> tuple[list[str], list[int], str]:
+    """Split at CRLF, LF or CR; return (lines, terminator lengths, unterminated tail)."""
+    n_cr = text.count("\r")
+    if not n_cr:
+        lines = text.split("\n")
+        tail = lines.pop()
+        return lines, [1] * len(lines), tail
+    if n_cr == text.count("\r\n") == text.count("\n"):
+        lines = text.split("\r\n")
+        tail = lines.pop()
+        return lines, [2] * len(lines), tail
+    parts = _EOL.split(text)
+    lines = parts[0::2]
+    tail = lines.pop()
+    return lines, [len(eol) for eol in parts[1::2]], tail
