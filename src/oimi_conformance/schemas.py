@@ -43,8 +43,8 @@ class CompiledSchema:
         self._store = store
         # Always enter through an absolute $ref: the files carry no $id, so this is what tells both
         # validators the base URI against which the file's relative $refs resolve.
-        target = f"{uri}#{fragment}" if fragment else uri
-        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$ref": target}
+        self.entry = f"{uri}#{fragment}" if fragment else uri
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$ref": self.entry}
         self._reference = jsonschema.Draft202012Validator(schema, registry=store.registry)
         self._fast = None
         if jsonschema_rs is not None and store.rs_registry is not None:
@@ -73,7 +73,7 @@ class CompiledSchema:
         return found
 
     def _to_violation(self, err: ValidationError, prefix: list[Any]) -> Violation:
-        spec = self._store.locate(self.uri, list(err.absolute_schema_path))
+        spec = self._store.locate(self.entry, list(err.absolute_schema_path))
         return Violation(
             rule=f"schema.{err.validator}",
             message=_short_message(err),
@@ -193,20 +193,24 @@ class SchemaStore:
         base = self.root.resolve().as_uri().rstrip("/") + "/"
         return "specs/schemas/" + uri[len(base):] if uri.startswith(base) else uri
 
-    def locate(self, uri: str, schema_path: list[Any]) -> str:
-        """Follow an error's schema path through ``$ref``s to the file and pointer of the broken rule."""
-        resolver = self.registry.resolver(base_uri=uri)
-        current_uri, contents = uri, self.registry[uri].contents
+    def locate(self, entry: str, schema_path: list[Any]) -> str:
+        """Follow an error's schema path from ``entry`` (a URI, maybe with a fragment) through the
+        ``$ref``s it crosses, to the file and pointer of the rule that broke.
+
+        jsonschema leaves ``$ref`` out of the paths it reports, so a step that is not found where
+        we stand means the walk must first cross the ``$ref`` there."""
+        current_uri = urldefrag(entry)[0]
+        resolver = self.registry.resolver(base_uri=current_uri)
+        node: Any = {"$ref": entry}
         pointer: list[Any] = []
-        node: Any = contents
         for part in schema_path:
-            if part == "$ref" and isinstance(node, dict) and "$ref" in node:
+            while part != "$ref" and isinstance(node, dict) and part not in node and "$ref" in node:
                 resolved = resolver.lookup(node["$ref"])
-                resolver = resolved.resolver
                 target, fragment = urldefrag(_absolute(current_uri, node["$ref"]))
                 current_uri = target or current_uri
-                node = resolved.contents
-                pointer = [p for p in fragment.split("/") if p] if fragment else []
+                resolver, node = resolved.resolver, resolved.contents
+                pointer = [p.replace("~1", "/").replace("~0", "~") for p in fragment.split("/") if p]
+            if part == "$ref":
                 continue
             pointer.append(part)
             try:
