@@ -221,12 +221,25 @@ def test_event_is_frozen() -> None:
 
 
 def test_cr_then_lf_in_next_chunk_is_one_line_end() -> None:
-    body = b"data: a\r\n\r\ndata: b\r\n\r\n"
+    body = b"data: a\r\ndata: b\r\n\r\n: c\r\nid: 1\r\ndata: d\r\n\r\n"
+    assert [(e.data, e.offset) for e in parse(body)] == [("a\nb", 0), ("d", 20)]
     for cut in range(len(body) + 1):
         assert read([body[:cut], body[cut:]]) == read([body]), cut
     reader = SSEReader()
     assert [e.data for e in reader.feed(b"data: a\r\r")] == ["a"]  # dispatched without waiting for LF
     assert [e.offset for e in reader.feed(b"\ndata: b\r\n\r\n")] == [10]
+
+
+@pytest.mark.parametrize("body", [
+    b"data: a\n\n data: b\n\n  \n\ndata: c\n\n",  # whitespace-only and space-led lines
+    b"retry: 5\r\rid: 7\revent: x\rdata: a\r\r:\rdata\r\r",  # CR only
+    b"data: a\n\ndata: b",  # truncated
+    b"event: e\nid: \x00\ndata: x\n\n",
+])
+def test_every_two_chunk_split_matches_whole(body: bytes) -> None:
+    whole = read([body])
+    for cut in range(len(body) + 1):
+        assert read([body[:cut], body[cut:]]) == whole, cut
 
 
 def test_multibyte_character_split_at_every_byte() -> None:
@@ -306,11 +319,11 @@ PIECES = ["data", "data:", "data: ", "event:", "event: ", "id:", "id: ", "retry:
 
 
 @settings(max_examples=300, deadline=None)
-@given(pieces=st.lists(st.sampled_from(PIECES), max_size=60), bom=st.booleans(),
-       cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8))
-def test_any_chunking_matches_whole_and_reference(pieces: list[str], bom: bool, cuts: list[int]) -> None:
+@given(pieces=st.lists(st.sampled_from(PIECES), max_size=60), bom=st.booleans(), data=st.data())
+def test_any_chunking_matches_whole_and_reference(pieces: list[str], bom: bool, data: st.DataObject) -> None:
     body = (b"\xef\xbb\xbf" if bom else b"") + "".join(pieces).encode()
-    points = sorted({min(c, len(body)) for c in cuts})
+    cuts = data.draw(st.lists(st.integers(min_value=0, max_value=len(body)), max_size=8))
+    points = sorted(set(cuts))
     chunks = [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
     whole = read([body])
     assert read(chunks) == whole

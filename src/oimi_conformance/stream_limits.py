@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -195,7 +195,7 @@ async def _aclose(*objects: object) -> None:
             await aclose()
 
 
-async def read_stream(chunks: AsyncIterator[bytes], reader: StreamReader,
+async def read_stream(chunks: AsyncIterable[bytes], reader: StreamReader,
                       limits: StreamLimits | None = None,
                       clock: Callable[[], float] = time.monotonic) -> StreamTranscript:
     """Read ``chunks`` into ``reader`` under ``limits``; never raises for stream problems.

@@ -3,16 +3,46 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import ModelSpec
+from . import deviations as _deviations
+from .catalog import ModelSpec, build_catalog
 from .keys import KeySpec
+
+
+class SandboxState:
+    """What one running sandbox keeps between requests: catalogue, active deviations, counters."""
+
+    def __init__(
+        self,
+        *,
+        deviations: Iterable[str] = (),
+        models: Iterable[ModelSpec] | None = None,
+        extra_models: int = 0,
+        latency_s: float = 0.0,
+        stream_interval_s: float = 0.005,
+    ) -> None:
+        self.catalog: dict[str, ModelSpec] = {m.id: m for m in build_catalog(models, extra_models)}
+        self.deviations: frozenset[str] = _deviations.validate(deviations)
+        self.latency_s = latency_s
+        self.stream_interval_s = stream_interval_s
+        self.response_ids: set[str] = set()
+        self._counter = itertools.count(1)
+
+    def next_request_id(self) -> str:
+        # Counter-based, so a fresh sandbox numbers its answers the same way every run.
+        return f"sandbox-req-{next(self._counter):06d}"
+
+    def set_deviations(self, names: Iterable[str]) -> None:
+        self.deviations = _deviations.validate(names)
 
 
 @dataclass
 class RequestContext:
+    state: SandboxState
     request_id: str
     deviations: frozenset[str]
     stream_interval_s: float
@@ -27,8 +57,9 @@ class RequestContext:
     body: dict[str, Any] = field(default_factory=dict)
     model: ModelSpec | None = None
     key: KeySpec | None = None
-    # Drops the TCP connection at once (set by the outermost ASGI layer; None if the server cannot).
-    abort: Callable[[], None] | None = None
+    # Closes the TCP connection under the response: drop(reset=True) sends a RST, reset=False a FIN after
+    # flushing what was written. Set by the outermost ASGI layer; None when the server gives no handle.
+    drop: Callable[[bool], None] | None = None
 
     def has(self, deviation: str) -> bool:
         return deviation in self.deviations

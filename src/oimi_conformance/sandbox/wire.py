@@ -86,15 +86,16 @@ async def _deliver(ctx: RequestContext, chunks: list[bytes]) -> AsyncIterator[by
             yield chunk[: max(1, len(chunk) // 2)]
             await asyncio.sleep(interval)  # let the partial event reach the client first
             _drop_connection(ctx)
+            await asyncio.sleep(0.05)  # let the server notice the closed socket before the body ends
             return
         yield chunk
 
 
 def _drop_connection(ctx: RequestContext) -> None:
-    if ctx.abort is None:
+    if ctx.drop is None:
         # Without a handle on the socket, an exception mid-body makes the server close the connection.
         raise ConnectionAbortedError("sandbox: truncated stream (delivery.truncated)")
-    ctx.abort()
+    ctx.drop(False)
 
 
 def stream_response(ctx: RequestContext, chunks: list[bytes], media_type: str) -> StreamingResponse:

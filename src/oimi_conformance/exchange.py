@@ -1,0 +1,99 @@
+"""One request and what came back, as the checks see it and as reports store it (redacted)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from .stream_limits import StreamStop
+
+PREVIEW_BYTES = 4096  # what a report shows of a body; the cassette keeps it whole
+
+
+@dataclass
+class Exchange:
+    """A redacted record of one HTTP exchange.
+
+    ``fault`` is set when no complete answer could be read (refused, reset, timed out before
+    headers): a transport fault, reported as an *error*, never as a contract failure.
+    ``stop`` is set when a response began but its body ended badly (stall, cut, byte limit).
+    """
+
+    id: str
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes | None
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    events: list[Any] = field(default_factory=list)  # SSEEvent / ArrayElement with arrival times
+    stop: StreamStop | None = None
+    fault: str | None = None
+    started: float = 0.0  # seconds since the run started
+    first_byte_at: float | None = None  # seconds from sending to the first body byte
+    elapsed: float = 0.0
+    chunk_arrivals: list[tuple[float, int]] = field(default_factory=list)
+    attempts: int = 1
+    replayed: bool = False
+
+    @property
+    def content_type(self) -> str:
+        return self.response_headers.get("content-type", "").split(";")[0].strip().lower()
+
+    @property
+    def is_event_stream(self) -> bool:
+        return self.content_type == "text/event-stream"
+
+    @cached_property
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    @cached_property
+    def request_json(self) -> Any:
+        if self.request_body is None:
+            return None
+        try:
+            return json.loads(self.request_body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    def body_text(self, limit: int = PREVIEW_BYTES) -> str:
+        text = self.body[:limit].decode("utf-8", "replace")
+        return text + (f"\n... ({len(self.body) - limit} more bytes)" if len(self.body) > limit else "")
+
+    def curl(self) -> str:
+        """A command that reproduces the request (already redacted: put your key back in)."""
+        parts = [f"curl -sS -X {self.method} '{self.url}'"]
+        for name, value in self.request_headers.items():
+            if name in ("content-length", "host", "accept-encoding", "connection", "user-agent"):
+                continue
+            parts.append(f"-H '{name}: {value}'")
+        if self.request_body:
+            body = self.request_body.decode("utf-8", "replace").replace("'", "'\\''")
+            parts.append(f"-d '{body}'")
+        return " \\\n  ".join(parts)
+
+    def summary(self) -> str:
+        if self.fault:
+            return f"{self.method} {self.url} -> no answer: {self.fault}"
+        stop = f", stream stopped: {self.stop}" if self.stop else ""
+        return f"{self.method} {self.url} -> HTTP {self.status} {self.content_type or '(no content-type)'}" \
+               f", {len(self.body)} bytes{stop}"
+
+    def as_dict(self, preview: int = PREVIEW_BYTES) -> dict[str, Any]:
+        return {
+            "id": self.id, "method": self.method, "url": self.url, "request_headers": self.request_headers,
+            "request_body": (self.request_body or b"").decode("utf-8", "replace"),
+            "status": self.status, "response_headers": self.response_headers,
+            "body": self.body_text(preview), "body_bytes": len(self.body), "events": len(self.events),
+            "stop": self.stop.as_dict() if self.stop else None, "fault": self.fault,
+            "first_byte_at": self.first_byte_at, "elapsed": round(self.elapsed, 4), "attempts": self.attempts,
+            "replayed": self.replayed,
+        }

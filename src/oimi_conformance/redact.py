@@ -1,0 +1,64 @@
+"""Keys never leave the harness: every header, URL, body and message is redacted before it is
+stored, printed or written. A Redactor knows the secrets of one run."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+REDACTED = "REDACTED"
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "proxy-authorization", "api-key"})
+DROPPED_HEADERS = frozenset({"cookie", "set-cookie"})
+SECRET_QUERY = frozenset({"key", "api_key", "api-key"})
+# Anything shaped like an API key, even one the run was not told about (e.g. echoed by a gateway
+# from another user): sk-..., AIza..., long bearer tokens.
+_KEY_SHAPES = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6,}|AIza[0-9A-Za-z_\-]{20,})")
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # longest first, so a key that contains another is replaced whole
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self.secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+
+    def data(self, value: bytes) -> bytes:
+        for secret in self.secrets:
+            encoded = secret.encode()
+            if encoded in value:
+                value = value.replace(encoded, REDACTED.encode())
+        return value
+
+    def headers(self, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        out: dict[str, str] = {}
+        for name, value in items:
+            lower = name.lower()
+            if lower in DROPPED_HEADERS:
+                continue
+            if lower in SECRET_HEADERS:
+                scheme = value.split(" ", 1)[0] if lower in ("authorization", "proxy-authorization") and " " in value \
+                    else ""
+                value = f"{scheme} {REDACTED}".strip() if value.strip() not in ("", scheme) else value
+            out[lower] = self.text(value)
+        return out
+
+    def url(self, url: str) -> str:
+        parts = urlsplit(url)
+        query = [(k, REDACTED if k.lower() in SECRET_QUERY else self.text(v)) for k, v in
+                 parse_qsl(parts.query, keep_blank_values=True)]
+        return self.text(urlunsplit(parts._replace(query=urlencode(query, safe="=:,"))))
+
+    def leaks(self, blob: str | bytes) -> list[str]:
+        """Which of this run's secrets appear in ``blob`` (named by position, never by value)."""
+        raw = blob.encode("utf-8", "replace") if isinstance(blob, str) else blob
+        return [f"key #{n + 1}" for n, s in enumerate(self.secrets) if s.encode() in raw]
+
+
+def looks_like_key(text: str) -> bool:
+    return bool(_KEY_SHAPES.search(text))

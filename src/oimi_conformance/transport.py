@@ -1,0 +1,162 @@
+"""Sending a prepared request and reading the answer under limits, for live runs.
+
+Every network failure is turned into data here (``Exchange.fault`` or ``Exchange.stop``), in one
+place, so no check and no report ever sees an httpx exception. 429 answers are retried after
+``Retry-After`` (bounded) unless the step probes the 429 itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from .exchange import Exchange
+from .json_array import JSONArrayReader
+from .redact import Redactor
+from .sse import SSEReader
+from .stream_limits import StreamLimits, read_stream
+
+
+@dataclass
+class Request:
+    """A request ready to send. Holds the real key: it never leaves this module unredacted."""
+
+    exchange_id: str
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+    expect_stream: str | None = None  # "sse" | "json_array" when the step asked for a stream
+    retry_429: bool = True
+
+
+class Transport(Protocol):
+    async def send(self, request: Request) -> Exchange: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _Tee:
+    """Keeps the raw bytes (up to a limit) while the framing reader parses them."""
+
+    def __init__(self, inner: Any, max_bytes: int) -> None:
+        self.inner = inner
+        self.raw = bytearray()
+        self.max_bytes = max_bytes
+
+    @property
+    def bytes_fed(self) -> int:
+        return len(self.raw)
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.inner and self.inner.truncated)
+
+    @property
+    def pending_bytes(self) -> int:
+        return self.inner.pending_bytes if self.inner else 0
+
+    def feed(self, chunk: bytes, arrival: float | None = None) -> list[Any]:
+        self.raw += chunk[: max(0, self.max_bytes - len(self.raw))]
+        return self.inner.feed(chunk, arrival) if self.inner else []
+
+    def close(self) -> list[Any]:
+        return self.inner.close() if self.inner else []
+
+
+def _reader_for(content_type: str, status: int, expect_stream: str | None) -> Any:
+    if content_type == "text/event-stream":
+        return SSEReader()
+    if expect_stream == "json_array" and 200 <= status < 300 and content_type in ("application/json", ""):
+        return JSONArrayReader()
+    return None
+
+
+class LiveTransport:
+    def __init__(self, redactor: Redactor, limits: StreamLimits, *, connect_timeout: float = 10.0,
+                 max_retries: int = 3, max_retry_wait: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.redactor = redactor
+        self.limits = limits
+        self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+        self.clock = clock
+        self.origin = clock()
+        self.requests_sent = 0
+        # trust_env=False: no proxy from the environment; the harness talks to the target only.
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(connect=connect_timeout, read=limits.idle_timeout, write=connect_timeout,
+                                  pool=None),
+            follow_redirects=False, trust_env=False,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def _record(self, request: Request) -> Exchange:
+        body = self.redactor.data(request.body) if request.body is not None else None
+        return Exchange(id=request.exchange_id, method=request.method, url=self.redactor.url(request.url),
+                        request_headers=self.redactor.headers(request.headers), request_body=body,
+                        started=round(self.clock() - self.origin, 4))
+
+    async def send(self, request: Request) -> Exchange:
+        attempts = 0
+        while True:
+            attempts += 1
+            exchange = await self._send_once(request)
+            exchange.attempts = attempts
+            if exchange.status != 429 or not request.retry_429 or attempts > self.max_retries:
+                return exchange
+            await asyncio.sleep(self._retry_wait(exchange, attempts))
+
+    def _retry_wait(self, exchange: Exchange, attempts: int) -> float:
+        value = exchange.response_headers.get("retry-after", "")
+        try:
+            wait = float(value)
+        except ValueError:
+            wait = 2.0 ** (attempts - 1)  # no usable Retry-After: back off 1, 2, 4 s
+        return max(0.0, min(wait, self.max_retry_wait))
+
+    async def _send_once(self, request: Request) -> Exchange:
+        exchange = self._record(request)
+        headers = {"accept-encoding": "identity", **request.headers}
+        if request.body is not None and not any(k.lower() == "content-type" for k in headers):
+            headers["content-type"] = "application/json"
+        start = self.clock()
+        self.requests_sent += 1
+        http_request = self.client.build_request(request.method, request.url, headers=headers, content=request.body)
+        try:
+            response = await asyncio.wait_for(self.client.send(http_request, stream=True),
+                                               self.limits.total_timeout)
+        except (asyncio.TimeoutError, httpx.TimeoutException):
+            exchange.fault = f"no response headers within {self.limits.total_timeout:g}s"
+        except httpx.ConnectError as exc:
+            exchange.fault = f"cannot connect: {self.redactor.text(str(exc)) or type(exc).__name__}"
+        except httpx.HTTPError as exc:  # reset, protocol error before headers
+            exchange.fault = f"{type(exc).__name__}: {self.redactor.text(str(exc))}"
+        if exchange.fault:
+            exchange.elapsed = self.clock() - start
+            return exchange
+        try:
+            exchange.status = response.status_code
+            exchange.response_headers = self.redactor.headers(response.headers.multi_items())
+            tee = _Tee(_reader_for(exchange.content_type, response.status_code, request.expect_stream),
+                       self.limits.max_bytes)
+            remaining = max(0.1, self.limits.total_timeout - (self.clock() - start))
+            limits = StreamLimits(self.limits.idle_timeout, remaining, self.limits.max_bytes)
+            transcript = await read_stream(response.aiter_raw(), tee, limits, clock=self.clock)
+        finally:
+            await response.aclose()
+        exchange.body = self.redactor.data(bytes(tee.raw))
+        exchange.events = transcript.items if tee.inner is not None else []
+        exchange.stop = transcript.stop
+        exchange.first_byte_at = transcript.first_byte_at
+        exchange.chunk_arrivals = transcript.chunk_arrivals
+        exchange.elapsed = self.clock() - start
+        return exchange
