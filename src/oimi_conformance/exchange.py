@@ -38,6 +38,7 @@ class Exchange:
     chunk_arrivals: list[tuple[float, int]] = field(default_factory=list)
     attempts: int = 1
     replayed: bool = False
+    key_echoes: list[str] = field(default_factory=list)  # which presented keys came back (before redaction)
 
     @property
     def content_type(self) -> str:
@@ -95,5 +96,5 @@ class Exchange:
             "body": self.body_text(preview), "body_bytes": len(self.body), "events": len(self.events),
             "stop": self.stop.as_dict() if self.stop else None, "fault": self.fault,
             "first_byte_at": self.first_byte_at, "elapsed": round(self.elapsed, 4), "attempts": self.attempts,
-            "replayed": self.replayed,
+            "replayed": self.replayed, "key_echoes": self.key_echoes,
         }

@@ -1,17 +1,27 @@
 """The pytest surface of oimi-conformance, registered through the ``pytest11`` entry point.
 
-For application teams: the ``oimi_conforms`` fixture judges any body their own tests capture,
-so a failing assertion lists each violated rule with its pointer and spec reference.
+* Suites (``suites/test_*.py``) declare ``OIMI_AREAS`` and one test taking ``oimi_result``: the
+  plugin parametrizes it with every (check, case, model) pair of those areas, sends every planned
+  request once before the first test, and judges one check per test item.
+* Application teams get the ``oimi_conforms`` fixture to judge bodies their own tests capture.
+
+Precedence of settings: command-line options, then ``OIMI_API_KEY`` for the key, then defaults
+(the embedded sandbox when no ``--base-url`` is given).
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
-from .errors import ContractViolation
+from .errors import ContractViolation, HarnessError, TransportFault, UsageError
 from .kinds import Verdict, judge
+from .results import CheckResult, failure_lines, summary_table
+
+KEY_OPTIONS = {"no_quota_key": "no-quota", "rate_limited_key": "rate-limited", "restricted_key": "restricted"}
 
 
 class Conforms(Protocol):
@@ -27,11 +37,157 @@ def assert_conforms(kind: str, body: bytes | str, request: dict[str, Any] | None
     return verdict
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "oimi_kind(name): the body kind a test's captured response must conform to")
-
-
 @pytest.fixture
 def oimi_conforms() -> Conforms:
     """``oimi_conforms(kind, body, request=None)`` asserts that a captured body conforms to the spec."""
     return assert_conforms
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("oimi-conformance", "oimi-conformance: the target and what to check")
+    group.addoption("--base-url", help="gateway base URL (default: start the embedded sandbox gateway)")
+    group.addoption("--api-key", help="API key (default: $OIMI_API_KEY); never printed or stored")
+    group.addoption("--models", help="comma-separated model ids (default: discover with GET /v1/models)")
+    group.addoption("--profile", default="oimi", help="profile name or TOML file (default: oimi)")
+    group.addoption("--expectations", help="expectations name or TOML file: known deviations of this target")
+    group.addoption("--concurrency", type=int, default=8, help="exchanges in flight at once (default 8)")
+    group.addoption("--oimi-timeout", type=float, default=30.0,
+                    help="seconds of silence before a read fails (`run --timeout`)")
+    group.addoption("--max-requests", type=int, help="hard budget of requests for the run")
+    group.addoption("--checks", help="comma-separated check ids or globs to run (default: all)")
+    group.addoption("--exclude-checks", help="comma-separated check ids or globs to leave out")
+    group.addoption("--cases", help="comma-separated case ids or globs to run (default: all)")
+    group.addoption("--no-quota-key", help="a key with no quota, for the negative path")
+    group.addoption("--rate-limited-key", help="a rate-limited key, for the 429 path")
+    group.addoption("--restricted-key", help="a key not allowed the models under test")
+    group.addoption("--report-dir", default="reports/latest", help="where results.json goes")
+    group.addoption("--target-name", help="a name for the target in reports (default: target / sandbox)")
+    group.addoption("--sandbox-deviation", action="append", default=[],
+                    help="with the embedded sandbox: switch on a named deviation (repeatable)")
+
+
+class OimiRun:
+    """The run behind one pytest session: started lazily when a suite asks for it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        from .session import Options, Target, split_list
+
+        opt = config.getoption
+        self.options = Options(
+            base_url=opt("--base-url"), api_key=opt("--api-key"), models=split_list(opt("--models")),
+            profile=opt("--profile"), expectations=opt("--expectations"), concurrency=opt("--concurrency"),
+            timeout=opt("--oimi-timeout"), max_requests=opt("--max-requests"), checks=split_list(opt("--checks")),
+            exclude_checks=split_list(opt("--exclude-checks")), cases=split_list(opt("--cases")),
+            extra_keys={role: opt("--" + name.replace("_", "-")) for name, role in KEY_OPTIONS.items()
+                        if opt("--" + name.replace("_", "-"))},
+            target=opt("--target-name"), report_dir=opt("--report-dir"),
+            sandbox_deviations=opt("--sandbox-deviation"),
+        )
+        self.target = Target(self.options)
+        self.engine: Any = None
+        self.pairs: list[Any] = []
+        self.results: dict[str, CheckResult] = {}
+        self.error: str | None = None
+
+    def start(self) -> None:
+        if self.engine is not None or self.error is not None:
+            return
+        from .engine import Engine
+
+        try:
+            run_config = self.target.__enter__()
+            self.engine = Engine(run_config)
+            self.pairs = self.engine.prepare()
+        except HarnessError as exc:
+            self.error = str(exc)
+
+    def stop(self) -> None:
+        self.target.__exit__()
+
+
+def _run(config: pytest.Config) -> OimiRun:
+    run = config.stash.get(_RUN_KEY, None)
+    if run is None:
+        run = OimiRun(config)
+        config.stash[_RUN_KEY] = run
+    return run
+
+
+_RUN_KEY = pytest.StashKey[OimiRun]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "oimi_kind(name): the body kind a test's captured response must conform to")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "oimi_item" not in metafunc.fixturenames:
+        return
+    areas = getattr(metafunc.module, "OIMI_AREAS", None)
+    run = _run(metafunc.config)
+    run.start()
+    if run.error is not None:
+        raise pytest.UsageError(f"oimi-conformance: {run.error}")
+    pairs = [(c, r) for c, r in run.pairs if areas is None or c.area in areas]
+    metafunc.parametrize("oimi_item", pairs, ids=[f"{c.id}@{r.id}" for c, r in pairs])
+
+
+@pytest.fixture
+def oimi_result(request: pytest.FixtureRequest, oimi_item: Any) -> CheckResult:
+    """The judged result of this item's check on its case; a transport fault is a pytest *error*."""
+    run = _run(request.config)
+    check, case_run = oimi_item
+    run.engine.exchange()
+    result = run.engine.judge_one(check, case_run, run.engine.facts)
+    run.results[f"{check.id}@{case_run.id}"] = result
+    request.node.user_properties.extend([("check_id", result.check_id), ("case_id", result.case_id),
+                                         ("model", result.model or ""), ("outcome", result.outcome)])
+    if result.outcome == "error":
+        raise TransportFault(result.message)
+    return result
+
+
+def assert_check(result: CheckResult, exchanges: dict[str, Any] | None = None) -> None:
+    """Turn a judged result into the pytest outcome: pass, fail with a diagnosis, skip or xfail."""
+    from .diagnosis import format_failure
+
+    if result.outcome == "skipped":
+        pytest.skip(result.message)
+    if result.outcome == "xfailed":
+        pytest.xfail(f"known deviation: {result.expected_reason} ({result.message})")
+    if result.outcome == "failed":
+        pytest.fail(format_failure(result, (exchanges or {}).get(result.exchange or "")), pytrace=False)
+
+
+@pytest.fixture
+def oimi_exchanges(request: pytest.FixtureRequest) -> dict[str, Any]:
+    run = _run(request.config)
+    if getattr(run, "exchange_dicts", None) is None:
+        run.exchange_dicts = {e.id: e.as_dict() for r in run.engine.runs for e in r.exchanges.values()}
+    return run.exchange_dicts
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = session.config.stash.get(_RUN_KEY, None)
+    if run is None or run.engine is None:
+        return
+    record = run.engine.record(list(run.results.values()))
+    path = record.write(Path(run.options.report_dir))
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_sep("=", "oimi-conformance")
+        reporter.write_line(f"target {record.meta['target']} ({record.meta['base_url']}), profile "
+                            f"{record.meta['profile']}: {record.meta['requests']} requests, "
+                            f"tokens {json.dumps(record.meta['tokens'])}")
+        for line in summary_table(record).splitlines():
+            reporter.write_line(line)
+        reporter.write_line(f"results: {path}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(_RUN_KEY, None)
+    if run is not None:
+        run.stop()
+
+
+__all__ = ["assert_check", "assert_conforms", "failure_lines", "UsageError"]

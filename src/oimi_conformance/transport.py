@@ -145,6 +145,7 @@ class LiveTransport:
             return exchange
         try:
             exchange.status = response.status_code
+            raw_headers = "\n".join(f"{k}: {v}" for k, v in response.headers.multi_items())
             exchange.response_headers = self.redactor.headers(response.headers.multi_items())
             tee = _Tee(_reader_for(exchange.content_type, response.status_code, request.expect_stream),
                        self.limits.max_bytes)
@@ -153,6 +154,7 @@ class LiveTransport:
             transcript = await read_stream(response.aiter_raw(), tee, limits, clock=self.clock)
         finally:
             await response.aclose()
+        exchange.key_echoes = self.redactor.leaks(raw_headers.encode() + b"\n" + bytes(tee.raw))
         exchange.body = self.redactor.data(bytes(tee.raw))
         exchange.events = transcript.items if tee.inner is not None else []
         exchange.stop = transcript.stop

@@ -160,9 +160,7 @@ def build_catalog(models: Iterable[ModelSpec] | None = None, extra_models: int =
     if extra_models < 0:
         raise ValueError(f"extra_models must be >= 0, got {extra_models}")
     template = next((m for m in DEFAULT_MODELS if m.id == "sandbox-omni"), DEFAULT_MODELS[0])
-    clones = tuple(
-        replace(template, id=f"sandbox-omni-{i:02d}", display_name="") for i in range(1, extra_models + 1)
-    )
+    clones = tuple(replace(template, id=f"sandbox-omni-{i:02d}", display_name="") for i in range(1, extra_models + 1))
     catalog = base + clones
     ids = [m.id for m in catalog]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})

@@ -139,7 +139,7 @@ def _number(schema: dict[str, Any], start: float, integer: bool) -> float | int:
     multiple = schema.get("multipleOf")
     if isinstance(multiple, (int, float)) and multiple > 0:
         value = math.ceil(value / multiple) * multiple
-    return int(math.ceil(value)) if integer else float(value)
+    return math.ceil(value) if integer else float(value)
 
 
 def _string(schema: dict[str, Any], variant: int) -> str:

@@ -1,0 +1,66 @@
+"""Helpers shared by the check areas: error envelopes and stream verdicts filtered by rule."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..kinds import get_kind, judge_json
+from ..violations import Violation
+
+if TYPE_CHECKING:
+    from ..exchange import Exchange
+    from .registry import CheckContext
+
+ENVELOPE_KINDS = {"openai": "error.openai", "anthropic": "error.anthropic", "google": "error.google"}
+
+
+def envelope_problems(exchange: Exchange, accepted: tuple[str, ...]) -> list[Violation]:
+    """Why an error answer is not in one of the ``accepted`` envelopes; empty when it is."""
+    if exchange.content_type != "application/json":
+        got = exchange.content_type or "no Content-Type"
+        hint = " (an HTML page)" if exchange.body.lstrip()[:1] == b"<" else ""
+        return [Violation("errors.content-type", f"error answered with {got}{hint}, expected application/json")]
+    best: list[Violation] | None = None
+    for name in accepted:
+        verdict = judge_json(get_kind(ENVELOPE_KINDS[name]), exchange.body)
+        if verdict.ok:
+            return []
+        if best is None or len(verdict.violations) < len(best):
+            best = verdict.violations
+    return [Violation("errors.envelope", f"the error body is in none of the accepted envelopes "
+                      f"({', '.join(accepted)}): {exchange.body_text(160)!r}"), *(best or [])]
+
+
+def fail_on_rules(ctx: CheckContext, prefixes: tuple[str, ...], what: str) -> None:
+    """Fail with the main step's stream/body violations whose rule starts with one of ``prefixes``."""
+    ctx.require_success()
+    found = [v for v in ctx.verdict.violations if v.rule.startswith(prefixes)]
+    if found:
+        first = found[0]
+        more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
+        ctx.fail(f"{what}: {first.pointer or '/'}: {first.message} [{first.rule}; {first.spec}]{more}", found)
+
+
+def register_stream_checks(area: str, kinds: tuple[str, ...], grammar_file: str,
+                           rules: dict[str, tuple[str, str, tuple[str, ...]]]) -> None:
+    """Register the stream checks of one protocol: framing, event schemas, event order, and one check
+    per cross-event rule. ``rules`` maps a check suffix to (title, doc, rule prefixes)."""
+    from .registry import check, main_kind
+
+    applies = main_kind(*kinds)
+    table: dict[str, tuple[str, str, tuple[str, ...]]] = {
+        "framing": ("The stream is well framed and ends cleanly",
+                    "Bytes on the wire: valid UTF-8, JSON in every event, the right Content-Type, SSE event "
+                    "names matching the data, and no stall, cut or overflow before the end.", ("framing.",)),
+        "event-schema": ("Every stream event conforms to its schema",
+                         "Each event is checked against the schema of its type.", ("schema.",)),
+        "event-order": ("Stream events come in the protocol's order and the stream ends properly",
+                        f"The allowed order is a state machine in {grammar_file}.", ("grammar.",)),
+        **rules,
+    }
+    for suffix, (title, doc, prefixes) in table.items():
+        def judge(ctx: CheckContext, prefixes: tuple[str, ...] = prefixes, title: str = title) -> None:
+            fail_on_rules(ctx, prefixes, title.lower())
+        judge.__doc__ = doc
+        judge.__name__ = f"{area}_stream_{suffix}".replace("-", "_")
+        check(f"{area}.stream.{suffix}", title, spec=grammar_file, applies=applies)(judge)

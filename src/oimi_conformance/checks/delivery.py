@@ -1,0 +1,48 @@
+"""Streaming delivery: the first event comes soon, and events arrive as they are made, not in one
+buffered burst at the end. Judged from live arrival times, so skipped on replay."""
+
+from __future__ import annotations
+
+from ..judging import stream_items
+from .registry import CheckContext, check
+
+SPEC = "gateway-facts.md#Streaming; https://html.spec.whatwg.org/multipage/server-sent-events.html"
+FIRST_EVENT_LIMIT = 20.0  # seconds; a stalled stream is cut by the idle timeout before this matters
+MIN_SPREAD = 0.002  # seconds between first and last event below which a stream counts as one burst
+
+
+def _is_stream(case) -> bool:
+    return case.steps[0].stream
+
+
+def _events(ctx: CheckContext) -> list:
+    exchange = ctx.require_success()
+    framing = "json_array" if ctx.step.operation == "streamGenerateContent" and "alt=sse" not in exchange.url \
+        and not exchange.is_event_stream else "sse"
+    items, _ = stream_items(exchange, framing)
+    return items
+
+
+@check("delivery.first-event", "The first stream event arrives promptly", spec=SPEC, applies=_is_stream,
+       needs_timing=True)
+def first_event(ctx: CheckContext) -> None:
+    """Time to first event is what a chat UI's user waits for."""
+    items = _events(ctx)
+    if not items:
+        ctx.fail("the stream delivered no event at all")
+    if items[0].arrival > FIRST_EVENT_LIMIT:
+        ctx.fail(f"the first event came {items[0].arrival:.1f}s after the headers (limit {FIRST_EVENT_LIMIT:g}s)")
+
+
+@check("delivery.incremental", "Stream events arrive incrementally, not in one buffered burst", spec=SPEC,
+       applies=_is_stream, needs_timing=True)
+def incremental(ctx: CheckContext) -> None:
+    """A proxy that buffers the whole answer and sends it at the end defeats streaming."""
+    items = _events(ctx)
+    if len(items) < 3:
+        ctx.skip(f"only {len(items)} event(s): too few to judge delivery")
+    spread = items[-1].arrival - items[0].arrival
+    chunks = len({round(i.arrival, 6) for i in items})
+    if chunks < 2 or spread < MIN_SPREAD:
+        ctx.fail(f"all {len(items)} events arrived within {spread * 1000:.1f} ms in {chunks} read(s): "
+                 "the stream was buffered and delivered at once")

@@ -1,0 +1,290 @@
+"""A run: discover models, plan, exchange (concurrently, within budget), then judge every check.
+
+Plan, then exchange, then judge: each request is sent once and every check that needs its
+answer judges the same record. Identical requests planned by different cases are sent once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import __version__
+from .cases import Case, load_cases
+from .checks import Check, CheckContext, CheckSkipped, select
+from .errors import ContractViolation, UsageError
+from .exchange import Exchange
+from .plan import CaseRun, ModelInfo, build_request, plan_runs
+from .profile import Expectations, Profile
+from .redact import Redactor
+from .results import CheckResult, RunRecord
+from .stream_limits import StreamLimits
+from .transport import LiveTransport, Request, Transport
+
+
+class TargetUnreachable(UsageError):
+    """The base URL did not answer at all, or refused the key outright: nothing to judge."""
+
+
+@dataclass
+class RunConfig:
+    base_url: str
+    keys: dict[str, str]  # role (main, no-quota, rate-limited, restricted) -> key
+    profile: Profile
+    expectations: Expectations = field(default_factory=Expectations)
+    models: list[str] | None = None
+    concurrency: int = 8
+    timeout: float = 30.0  # idle seconds per read; a whole exchange gets 4x
+    max_requests: int | None = None
+    checks: list[str] | None = None
+    exclude_checks: list[str] | None = None
+    cases: list[str] | None = None
+    target: str = "target"
+    progress: Callable[[str], None] | None = None
+
+
+class Engine:
+    """Three phases, each callable alone (the pytest plugin calls them at collection, at the first
+    test, and per test): ``prepare`` (discover models, plan), ``exchange`` (send), ``judge_one``."""
+
+    def __init__(self, config: RunConfig, transport_factory: Callable[[Redactor, StreamLimits], Transport] | None
+                 = None) -> None:
+        self.config = config
+        self.redactor = Redactor(config.keys.values())
+        self.limits = StreamLimits(idle_timeout=config.timeout, total_timeout=config.timeout * 4)
+        self.transport_factory = transport_factory or (lambda r, lim: LiveTransport(r, lim))
+        self.transport: Transport | None = None
+        self.semaphore: asyncio.Semaphore | None = None
+        self.sent = 0
+        self.cache: dict[tuple[Any, ...], asyncio.Task[Exchange]] = {}
+        self.finished: dict[tuple[Any, ...], Exchange] = {}
+        self.done = 0
+        self.total = 0
+        self.models: list[ModelInfo] = []
+        self.runs: list[CaseRun] = []
+        self.checks: list[Check] = []
+        self.facts: dict[str, Any] = {}
+        self.started = time.time()
+        self.exchanged = False
+
+    # -- exchange ---------------------------------------------------------------------------
+
+    def _budget_left(self) -> bool:
+        return self.config.max_requests is None or self.sent < self.config.max_requests
+
+    async def _send(self, request: Request) -> Exchange:
+        key = (request.method, request.url, tuple(sorted(request.headers.items())), request.body)
+        if key in self.finished:  # answered in an earlier phase (e.g. the discovery's model list)
+            return self.finished[key]
+        task = self.cache.get(key)
+        if task is None:
+            self.sent += 1
+            task = asyncio.ensure_future(self._send_limited(request))
+            self.cache[key] = task
+        exchange = await task
+        self.finished[key] = exchange
+        return exchange
+
+    async def _send_limited(self, request: Request) -> Exchange:
+        assert self.semaphore is not None and self.transport is not None
+        async with self.semaphore:
+            return await self.transport.send(request)
+
+    async def _with_transport(self, work: Any) -> Any:
+        """Run ``work`` with a transport (and semaphore) bound to the current event loop."""
+        self.transport = self.transport_factory(self.redactor, self.limits)
+        self.semaphore = asyncio.Semaphore(max(1, self.config.concurrency))
+        self.cache = {}
+        try:
+            return await work
+        finally:
+            await self.transport.aclose()
+
+    async def _run_case(self, run: CaseRun) -> None:
+        earlier: dict[str, Any] = {}
+        for step in run.case.steps:
+            if run.not_sent:
+                break
+            if not self._budget_left():
+                run.not_sent = f"request budget (--max-requests {self.config.max_requests}) exhausted"
+                break
+            method, url, headers, body = build_request(run.case, step, run.model, self.config.base_url,
+                                                       self.config.keys, earlier)
+            expect_stream = None
+            if step.stream:
+                expect_stream = "json_array" if step.operation == "streamGenerateContent" and "alt=sse" not in url \
+                    else "sse"
+            request = Request(f"{run.case.id}/{run.model or '-'}/{step.name}", method, url, headers, body,
+                              expect_stream, step.retry_429)
+            exchange = await self._send(request)
+            run.exchanges[step.name] = exchange
+            earlier[step.name] = exchange.json
+            if exchange.fault:
+                break
+        self.done += 1
+        if self.config.progress and (self.done % 10 == 0 or self.done == self.total):
+            self.config.progress(f"exchanged {self.done}/{self.total} cases, {self.sent} requests")
+
+    async def discover(self) -> list[ModelInfo]:
+        """GET /v1/models with the main key: the models to probe and the gateway's claims about them."""
+        listing = next((c for c in load_cases() if c.id == "models.list"), None)
+        if listing is None:
+            raise UsageError("specs/cases has no `models.list` case to discover models with")
+        run = CaseRun(listing, None, None, "bearer")
+        await self._run_case(run)
+        exchange = run.exchanges.get("main")
+        if exchange is None or exchange.fault:
+            raise TargetUnreachable(f"{self.config.base_url} is unreachable: "
+                                    f"{exchange.fault if exchange else 'not sent'}")
+        found: dict[str, frozenset[str] | None] = {}
+        data = exchange.json.get("data") if isinstance(exchange.json, dict) else None
+        for item in data if isinstance(data, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                claims = item.get("supported_endpoint_types")
+                found.setdefault(item["id"], frozenset(claims) if isinstance(claims, list) else None)
+        if self.config.models:
+            return [ModelInfo(m, found.get(m)) for m in self.config.models]
+        if exchange.status in (401, 403):
+            raise TargetUnreachable(f"the key was refused when listing models (HTTP {exchange.status}); "
+                                    "pass a valid --api-key, or name models with --models")
+        if not found:
+            raise TargetUnreachable(f"GET /v1/models listed no models (HTTP {exchange.status}); "
+                                    "name models with --models")
+        return [ModelInfo(m, c) for m, c in sorted(found.items())]
+
+    async def exchange_all(self, runs: list[CaseRun]) -> None:
+        self.total = len(runs)
+        await asyncio.gather(*(self._run_case(r) for r in runs))
+
+    # -- judge ------------------------------------------------------------------------------
+
+    def judge_one(self, check: Check, run: CaseRun, facts: dict[str, Any]) -> CheckResult:
+        case = run.case
+        main = run.exchanges.get(case.steps[0].name)
+        result = CheckResult(
+            check_id=check.id, title=check.title, case_id=case.id, endpoint=case.endpoint,
+            capability=case.capability, operation=case.steps[0].operation, model=run.model, auth=run.auth_label,
+            stream=case.steps[0].stream, outcome="passed", severity=check.severity, message="", spec=check.spec,
+            exchange=main.id if main else None,
+        )
+        faulted = next((e for e in run.exchanges.values() if e.fault), None)
+        if run.not_sent or main is None:
+            return _set(result, "skipped", run.not_sent or "not sent")
+        if faulted is not None:
+            return _set(result, "error", f"no answer to judge: {faulted.fault} ({faulted.method} {faulted.url})")
+        if check.needs_timing and main.replayed:
+            return _set(result, "skipped", "judged from live arrival times; a replay has none")
+        unsupported = _unsupported(case, run, main, self.config.profile)
+        if unsupported and check.id != "models.claimed-endpoint-works":
+            return _set(result, "skipped", unsupported)
+        ctx = CheckContext(check=check, case=case, model=run.model, profile=self.config.profile,
+                           exchanges=run.exchanges, auth_label=run.auth_label, claimed=run.claimed,
+                           run_facts=facts)
+        try:
+            check.func(ctx)
+        except ContractViolation as exc:
+            result.violations = [v.as_dict() for v in exc.violations]
+            expected = self.config.expectations.find(check.id, case.id, run.model)
+            if expected is not None:
+                result.expected_reason = expected.reason
+                return _set(result, "xfailed", self.redactor.text(str(exc)))
+            return _set(result, "failed", self.redactor.text(str(exc)))
+        except CheckSkipped as exc:
+            return _set(result, "skipped", str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug in a check is an error result, never a crash
+            return _set(result, "error", f"internal error in check {check.id}: {type(exc).__name__}: "
+                                         f"{self.redactor.text(str(exc))}")
+        return result
+
+    # -- the phases -------------------------------------------------------------------------
+
+    def prepare(self) -> list[tuple[Check, CaseRun]]:
+        """Select checks, discover models, plan cases: every (check, case run) pair to judge."""
+        self.checks = select(self.config.checks, self.config.exclude_checks)
+        self.models = asyncio.run(self._with_transport(self.discover()))
+        self.runs = plan_runs(self.models, self.config.keys, case_patterns=self.config.cases)
+        self.facts = {"models": {m.id: sorted(m.claims) if m.claims is not None else None for m in self.models}}
+        return [(check, run) for run in self.runs for check in self.checks if check.applies(run.case)]
+
+    def exchange(self) -> None:
+        """Send every planned request (once, concurrently, within budget)."""
+        if not self.exchanged:
+            self.exchanged = True
+            asyncio.run(self._with_transport(self.exchange_all(self.runs)))
+
+    def record(self, results: list[CheckResult]) -> RunRecord:
+        exchanges = {e.id: e.as_dict() for run in self.runs for e in run.exchanges.values()}
+        meta = {
+            "target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
+            "profile": self.config.profile.name, "expectations": self.config.expectations.source,
+            "harness_version": __version__, "started": self.started, "finished": time.time(),
+            "requests": self.sent, "tokens": _tokens(self.runs), "concurrency": self.config.concurrency,
+            "max_requests": self.config.max_requests,
+            "replay": bool(getattr(self.transport, "replay", False)),
+        }
+        return RunRecord(meta=meta, results=results, exchanges=exchanges,
+                         models=[{"id": m.id, "claims": sorted(m.claims) if m.claims is not None else None}
+                                 for m in self.models])
+
+    def run(self) -> RunRecord:
+        """All three phases, without pytest."""
+        pairs = self.prepare()
+        self.exchange()
+        return self.record([self.judge_one(check, run, self.facts) for check, run in pairs])
+
+
+def _set(result: CheckResult, outcome: str, message: str) -> CheckResult:
+    result.outcome = outcome
+    result.message = message
+    return result
+
+
+def _unsupported(case: Case, run: CaseRun, main: Exchange, profile: Profile) -> str | None:
+    """A clean, documented 4xx to a request a model may legitimately not support."""
+    if not case.steps[0].expect.success or not (run.optional or run.claimed):
+        return None
+    if main.status is None or not 400 <= main.status < 500 or main.status in (401, 429):
+        return None
+    from .checks.common import envelope_problems
+
+    if envelope_problems(main, profile.envelopes_for(case.family)):
+        return None  # an unclean 4xx is judged, not excused
+    message = _error_message(main.json)
+    return f"unsupported by model {run.model}: HTTP {main.status}" + (f" ({message})" if message else "")
+
+
+def _error_message(body: Any) -> str:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message", ""))[:160]
+    return ""
+
+
+def _tokens(runs: list[CaseRun]) -> dict[str, int]:
+    """Tokens the gateway says it spent, summed over every answer that reports usage."""
+    total = {"input": 0, "output": 0}
+    seen: set[str] = set()
+    for run in runs:
+        for exchange in run.exchanges.values():
+            if exchange.id in seen or not isinstance(exchange.json, dict):
+                continue
+            seen.add(exchange.id)
+            usage = exchange.json.get("usage") or exchange.json.get("usageMetadata") or {}
+            if isinstance(usage, dict):
+                total["input"] += _int(usage, "prompt_tokens", "input_tokens", "promptTokenCount")
+                total["output"] += _int(usage, "completion_tokens", "output_tokens", "candidatesTokenCount")
+    return total
+
+
+def _int(usage: dict[str, Any], *names: str) -> int:
+    for name in names:
+        if isinstance(usage.get(name), int):
+            return usage[name]
+    return 0
+
+
+def run(config: RunConfig, transport_factory: Callable[[Redactor, StreamLimits], Transport] | None = None
+        ) -> RunRecord:
+    return Engine(config, transport_factory).run()

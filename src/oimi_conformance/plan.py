@@ -1,0 +1,177 @@
+"""From cases and models to the list of requests a run will send (the plan), with no I/O.
+
+Which models a case runs on: a per-model case runs on every model whose claim
+(``supported_endpoint_types``) includes the case's endpoint, or on every model when the
+gateway makes no claims; other cases run once, on the endpoint's first model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from .cases import Case, Step, load_cases, operations
+from .errors import UsageError
+from .specdir import load_data
+
+# The gateway's own names for endpoints, in GET /v1/models (new-api's supported_endpoint_types).
+CLAIM_OF_ENDPOINT = {
+    "chat": "openai", "responses": "openai-response", "compact": "openai-response-compact",
+    "messages": "anthropic", "gemini": "gemini", "embeddings": "embeddings", "rerank": "jina-rerank",
+    "images": "image-generation",
+}
+KEY_ROLES = ("main", "no-quota", "rate-limited", "restricted")
+
+
+@cache
+def auth_spec() -> dict[str, Any]:
+    return load_data("auth.yaml")
+
+
+@dataclass
+class ModelInfo:
+    id: str
+    claims: frozenset[str] | None  # None: the gateway said nothing about this model's endpoints
+
+    def claims_endpoint(self, endpoint: str) -> bool | None:
+        if self.claims is None or endpoint not in CLAIM_OF_ENDPOINT:
+            return None
+        return CLAIM_OF_ENDPOINT[endpoint] in self.claims
+
+
+@dataclass
+class CaseRun:
+    """One case against one model (or none): what is sent, and later what came back."""
+
+    case: Case
+    model: str | None
+    claimed: bool | None  # the gateway's claim for this model and endpoint
+    auth_label: str
+    not_sent: str | None = None  # why the case was not sent (budget, missing key)
+    exchanges: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.case.id}[{self.model}]" if self.model else self.case.id
+
+    @property
+    def optional(self) -> bool:
+        """Whether a clean 4xx means 'unsupported by this model' rather than a failure."""
+        return self.case.optional or self.claimed is None and self.case.per_model
+
+
+def plan_runs(models: list[ModelInfo], keys: dict[str, str], cases: tuple[Case, ...] | None = None,
+              case_patterns: list[str] | None = None) -> list[CaseRun]:
+    import fnmatch
+
+    runs: list[CaseRun] = []
+    for case in cases or load_cases():
+        if case_patterns and not any(fnmatch.fnmatchcase(case.id, p) for p in case_patterns):
+            continue
+        targets = _models_for(case, models)
+        for info in targets:
+            model = info.id if info else None
+            run = CaseRun(case, model, info.claims_endpoint(case.endpoint) if info else None, _auth_label(case))
+            if case.needs_key and case.needs_key not in keys:
+                run.not_sent = f"needs the --{case.needs_key}-key option"
+            runs.append(run)
+    return runs
+
+
+def _models_for(case: Case, models: list[ModelInfo]) -> list[ModelInfo | None]:
+    if case.endpoint == "models" and not _uses_model(case):
+        return [None]
+    claimed = [m for m in models if m.claims_endpoint(case.endpoint)]
+    unknown = [m for m in models if m.claims_endpoint(case.endpoint) is None]
+    pool = claimed + unknown if case.per_model else (claimed or unknown)[:1]
+    return list(pool)
+
+
+def _uses_model(case: Case) -> bool:
+    return any("{model}" in json.dumps(s.body) or "{model}" in (s.path or operations()[s.operation].path)
+               for s in case.steps)
+
+
+def _auth_label(case: Case) -> str:
+    step = case.steps[0]
+    return _style_of(case, step)
+
+
+def _style_of(case: Case, step: Step) -> str:
+    if step.auth == "default":
+        return auth_spec()["families"][case.family]["documented"][0]
+    return step.auth
+
+
+def render(template: Any, model: str | None, earlier: dict[str, Any]) -> Any:
+    """Fill a body template: ``{model}`` in strings, ``{"$from": "step.a.b"}`` from earlier answers."""
+    if isinstance(template, str):
+        return template.replace("{model}", model or "")
+    if isinstance(template, list):
+        return [render(v, model, earlier) for v in template]
+    if isinstance(template, dict):
+        if set(template) == {"$from"}:
+            step, *path = template["$from"].split(".")
+            value = earlier.get(step)
+            for part in path:
+                value = value[int(part)] if isinstance(value, list) else (value or {}).get(part)
+            return value
+        return {k: render(v, model, earlier) for k, v in template.items()}
+    return template
+
+
+def build_request(case: Case, step: Step, model: str | None, base_url: str, keys: dict[str, str],
+                  earlier: dict[str, Any]) -> tuple[str, str, dict[str, str], bytes | None]:
+    """Method, URL, headers and body of one step, with the real key in place."""
+    op = operations()[step.operation]
+    method = step.method or op.method
+    path = (step.path or op.path).replace("{model}", quote(model or "", safe=""))
+    key = keys.get(step.key, "")
+    style = _style_of(case, step)
+    headers: dict[str, str] = {}
+    query: dict[str, str] = {}
+    spec = auth_spec()
+    if style.startswith("negative:"):
+        name = style.split(":", 1)[1]
+        negative = spec["negative"].get(name)
+        if negative is None:
+            raise UsageError(f"{case.source}: {case.id}: unknown negative auth {name!r}")
+        if "key" in negative:  # a never-issued key in the family's own style
+            first = spec["families"][case.family]["documented"][0]
+            headers, query = _apply(spec["styles"][first], negative["key"])
+        else:
+            headers, query = _apply(negative, key)
+    elif style != "none":
+        if style not in spec["styles"]:
+            raise UsageError(f"{case.source}: {case.id}: unknown auth style {style!r}")
+        headers, query = _apply(spec["styles"][style], key)
+    headers.update(step.headers)
+    query.update({k: v.replace("{model}", model or "") for k, v in step.query.items()})
+    url = join_url(base_url, path) + (("?" + urlencode(query)) if query else "")
+    if step.raw_body is not None:
+        body: bytes | None = step.raw_body.encode("utf-8")
+    elif step.body is not None:
+        body = json.dumps(render(step.body, model, earlier), separators=(",", ":"), sort_keys=True).encode()
+    else:
+        body = None
+    return method, url, headers, body
+
+
+def _apply(style: dict[str, Any], key: str) -> tuple[dict[str, str], dict[str, str]]:
+    headers = {k: v.replace("{key}", key) for k, v in style.get("headers", {}).items()}
+    query = {k: v.replace("{key}", key) for k, v in style.get("query", {}).items()}
+    return headers, query
+
+
+def join_url(base_url: str, path: str) -> str:
+    """Join a base URL and an API path; a base that already ends in /v1 (SDK style) is accepted."""
+    base = base_url.rstrip("/")
+    base_path = urlsplit(base).path
+    for prefix in ("/v1beta", "/v1"):
+        if base_path.endswith(prefix) and path.startswith(prefix + "/"):
+            base = base[: -len(prefix)]
+            break
+    return base + path

@@ -1,0 +1,117 @@
+"""Profiles: what a target is expected to do, one TOML file per gateway kind (``specs/profiles``).
+
+Expectations files (``specs/expectations/<target>.toml``) list known deviations of one target as
+expected failures with a reason, in the manner of web-platform-tests' metadata: a case is never
+deleted to make a target pass.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+from .specdir import spec_root
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ENVELOPES = ("openai", "anthropic", "google")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    undocumented_style: str  # "reject" | "report"
+    envelopes: dict[str, tuple[str, ...]]  # auth family -> accepted error envelopes
+    statuses: dict[str, tuple[int, ...]]  # named situations -> accepted statuses
+    check_claims: bool
+    source: str
+
+    def envelopes_for(self, family: str) -> tuple[str, ...]:
+        return self.envelopes.get(family, ("openai",))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+
+
+def profile_names() -> list[str]:
+    return sorted(p.stem for p in (spec_root() / "profiles").glob("*.toml"))
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """A profile by name (``oimi``) or by path to a TOML file."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = spec_root() / "profiles" / f"{name_or_path}.toml"
+    if not path.is_file():
+        raise UsageError(f"unknown profile {name_or_path!r}; known: {', '.join(profile_names())} (or a .toml path)")
+    data = _read_toml(path)
+    errors = data.get("errors", {})
+    envelopes = {fam: tuple(errors.get(fam, ["openai"])) for fam in ("openai", "anthropic", "gemini")}
+    for fam, names in envelopes.items():
+        unknown = set(names) - set(ENVELOPES)
+        if unknown:
+            raise UsageError(f"{path}: errors.{fam}: unknown envelope(s) {sorted(unknown)}; allowed: {ENVELOPES}")
+    statuses = {k: tuple(v) for k, v in errors.items() if k not in envelopes and isinstance(v, list)}
+    style = data.get("auth", {}).get("undocumented_style", "reject")
+    if style not in ("reject", "report"):
+        raise UsageError(f"{path}: auth.undocumented_style must be 'reject' or 'report', got {style!r}")
+    return Profile(name=data.get("name", path.stem), description=data.get("description", ""),
+                   undocumented_style=style, envelopes=envelopes, statuses=statuses,
+                   check_claims=bool(data.get("models", {}).get("check_claims", True)), source=str(path))
+
+
+@dataclass(frozen=True)
+class Expectation:
+    check: str  # check id, glob allowed
+    reason: str
+    case: str = "*"
+    model: str = "*"
+    link: str = ""
+
+    def matches(self, check_id: str, case_id: str, model: str | None) -> bool:
+        return (fnmatch.fnmatchcase(check_id, self.check) and fnmatch.fnmatchcase(case_id, self.case)
+                and fnmatch.fnmatchcase(model or "", self.model))
+
+
+@dataclass
+class Expectations:
+    """Known deviations of one target: these failures are reported as ``xfailed``, not ``failed``."""
+
+    items: list[Expectation] = field(default_factory=list)
+    source: str = ""
+
+    def find(self, check_id: str, case_id: str, model: str | None) -> Expectation | None:
+        for item in self.items:
+            if item.matches(check_id, case_id, model):
+                return item
+        return None
+
+
+def load_expectations(name_or_path: str | None) -> Expectations:
+    if not name_or_path:
+        return Expectations()
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = spec_root() / "expectations" / f"{name_or_path}.toml"
+    if not path.is_file():
+        raise UsageError(f"no expectations file {name_or_path!r}")
+    data = _read_toml(path)
+    items = []
+    for entry in data.get("expected_failure", []):
+        if "check" not in entry or "reason" not in entry:
+            raise UsageError(f"{path}: every [[expected_failure]] needs `check` and `reason`")
+        items.append(Expectation(check=entry["check"], reason=entry["reason"], case=entry.get("case", "*"),
+                                 model=entry.get("model", "*"), link=entry.get("link", "")))
+    return Expectations(items, str(path))

@@ -1,0 +1,90 @@
+"""Check results and the run's record (``results.json``, schema in ``specs/schemas/report/results.json``)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+OUTCOMES = ("passed", "failed", "xfailed", "skipped", "error")
+RESULTS_VERSION = 1
+
+
+@dataclass
+class CheckResult:
+    check_id: str
+    title: str
+    case_id: str
+    endpoint: str
+    capability: str
+    operation: str
+    model: str | None
+    auth: str
+    stream: bool
+    outcome: str
+    severity: str
+    message: str
+    spec: str
+    exchange: str | None  # id of the main exchange in exchanges/ of the report dir
+    violations: list[dict[str, str]] = field(default_factory=list)
+    expected_reason: str | None = None  # set on xfailed: why this failure is known
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RunRecord:
+    meta: dict[str, Any]
+    results: list[CheckResult]
+    exchanges: dict[str, dict[str, Any]]  # exchange id -> redacted exchange (as_dict)
+    models: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = Counter(r.outcome for r in self.results)
+        return {o: counts.get(o, 0) for o in OUTCOMES}
+
+    @property
+    def failed(self) -> bool:
+        return any(r.outcome in ("failed", "error") for r in self.results)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version": RESULTS_VERSION, "meta": {**self.meta, "counts": self.counts},
+                "models": self.models, "results": [r.as_dict() for r in self.results]}
+
+    def write(self, report_dir: Path) -> Path:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        path = report_dir / "results.json"
+        path.write_text(json.dumps(self.as_dict(), indent=1, sort_keys=False) + "\n", encoding="utf-8")
+        (report_dir / "exchanges.json").write_text(json.dumps(self.exchanges, indent=1) + "\n", encoding="utf-8")
+        return path
+
+
+def summary_table(record: RunRecord) -> str:
+    """Outcomes by endpoint, one line each, then every failure in one line."""
+    by_endpoint: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in record.results:
+        by_endpoint[r.endpoint][r.outcome] += 1
+    head = f"{'endpoint':<12}" + "".join(f"{o:>9}" for o in OUTCOMES)
+    lines = [head, "-" * len(head)]
+    for endpoint in sorted(by_endpoint):
+        counts = by_endpoint[endpoint]
+        lines.append(f"{endpoint:<12}" + "".join(f"{counts.get(o, 0):>9}" for o in OUTCOMES))
+    total = record.counts
+    lines.append("-" * len(head))
+    lines.append(f"{'total':<12}" + "".join(f"{total[o]:>9}" for o in OUTCOMES))
+    return "\n".join(lines)
+
+
+def failure_lines(record: RunRecord, limit: int = 60) -> list[str]:
+    bad = [r for r in record.results if r.outcome in ("failed", "error")]
+    lines = []
+    for r in bad[:limit]:
+        where = f"{r.case_id}" + (f" model={r.model}" if r.model else "") + f" auth={r.auth}"
+        lines.append(f"{r.outcome.upper():6} [{r.severity}] {r.check_id}  {where}\n         {r.message}")
+    if len(bad) > limit:
+        lines.append(f"... and {len(bad) - limit} more in results.json")
+    return lines

@@ -1,0 +1,80 @@
+"""Building a run from options: the target (a base URL, or the embedded sandbox), keys, profile,
+expectations. Shared by the CLI and the pytest plugin so both take the same options."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import RunConfig
+from .errors import UsageError
+from .profile import load_expectations, load_profile
+
+SANDBOX_KEYS = {"main": "sk-sandbox-valid", "no-quota": "sk-sandbox-noquota",
+                "rate-limited": "sk-sandbox-ratelimited", "restricted": "sk-sandbox-restricted"}
+
+
+@dataclass
+class Options:
+    base_url: str | None = None
+    api_key: str | None = None
+    models: list[str] | None = None
+    profile: str = "oimi"
+    expectations: str | None = None
+    concurrency: int = 8
+    timeout: float = 30.0
+    max_requests: int | None = None
+    checks: list[str] | None = None
+    exclude_checks: list[str] | None = None
+    cases: list[str] | None = None
+    extra_keys: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
+    report_dir: str = "reports/latest"
+    sandbox_deviations: list[str] = field(default_factory=list)
+
+
+def split_list(value: Any) -> list[str] | None:
+    if not value:
+        return None
+    items = value if isinstance(value, list) else [value]
+    out = [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+    return out or None
+
+
+class Target:
+    """A started target: the user's base URL, or a sandbox started on a free loopback port."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.sandbox: Any = None
+
+    def __enter__(self) -> RunConfig:
+        opts = self.options
+        keys: dict[str, str] = {}
+        if opts.base_url:
+            base_url = opts.base_url
+            key = opts.api_key or os.environ.get("OIMI_API_KEY")
+            if not key:
+                raise UsageError("no API key: pass --api-key or set OIMI_API_KEY")
+            keys["main"] = key
+            target = opts.target or "target"
+            expectations = opts.expectations
+        else:
+            from .sandbox.server import SandboxConfig, start_sandbox
+
+            self.sandbox = start_sandbox(SandboxConfig(deviations=frozenset(opts.sandbox_deviations)))
+            base_url = self.sandbox.base_url
+            keys.update(SANDBOX_KEYS)
+            target = opts.target or "sandbox"
+            expectations = opts.expectations or ("sandbox" if not opts.sandbox_deviations else None)
+        keys.update({k: v for k, v in opts.extra_keys.items() if v})
+        return RunConfig(base_url=base_url, keys=keys, profile=load_profile(opts.profile),
+                         expectations=load_expectations(expectations), models=opts.models,
+                         concurrency=opts.concurrency, timeout=opts.timeout, max_requests=opts.max_requests,
+                         checks=opts.checks, exclude_checks=opts.exclude_checks, cases=opts.cases, target=target)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None

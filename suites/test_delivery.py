@@ -1,0 +1,9 @@
+"""Streaming delivery timing (live runs only). One test item per (check, case, model); see docs/checks.md."""
+
+from oimi_conformance.pytest_plugin import assert_check
+
+OIMI_AREAS = ('delivery',)
+
+
+def test_delivery(oimi_result, oimi_exchanges):
+    assert_check(oimi_result, oimi_exchanges)
