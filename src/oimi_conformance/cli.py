@@ -14,6 +14,7 @@ from pathlib import Path
 from . import __version__
 from .errors import HarnessError, UsageError
 from .kinds import get_kind, judge, kinds
+from .session import Options, split_list
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -53,6 +54,83 @@ def _read_input(name: str) -> bytes:
     return path.read_bytes()
 
 
+def _suites_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parents[1] / "suites", here / "_suites"):
+        if (candidate / "test_http.py").is_file():
+            return candidate
+    raise UsageError("the suites folder is missing from this installation")
+
+
+def _options(args: argparse.Namespace) -> Options:
+    return Options(
+        base_url=args.base_url, api_key=args.api_key, models=split_list(args.models), profile=args.profile,
+        expectations=args.expectations, concurrency=args.concurrency, timeout=args.timeout,
+        max_requests=args.max_requests, checks=split_list(args.checks), exclude_checks=split_list(args.exclude_checks),
+        cases=split_list(args.cases), target=args.target_name, report_dir=args.report_dir,
+        extra_keys={"no-quota": args.no_quota_key, "rate-limited": args.rate_limited_key,
+                    "restricted": args.restricted_key},
+        sandbox_deviations=args.sandbox_deviation or [],
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import pytest
+
+    from .pytest_plugin import PreparedRun
+
+    prepared = PreparedRun(_options(args), progress=not args.quiet)
+    try:
+        prepared.prepare()  # start the target, discover models, plan: a usage problem stops here, in one line
+    except HarnessError:
+        prepared.close()
+        raise
+    argv = [str(_suites_dir()), "-p", "no:cacheprovider", "--rootdir", str(_suites_dir()), "-o", "addopts=",
+            "-q" if args.quiet else "-rfE", "--tb=short", *args.pytest_args]
+    try:
+        code = pytest.main(argv, plugins=[prepared])
+    finally:
+        prepared.close()
+    if code in (0, 1):
+        return int(code)
+    if code == 5:
+        print("oimi-conformance: error: no check selected (see --checks / --cases / -k)", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from .sandbox.deviations import DEVIATIONS
+    from .sandbox.server import SandboxConfig, serve_forever
+
+    if args.list_deviations:
+        for dev in DEVIATIONS:
+            print(f"{dev.name:40} {dev.family:12} {dev.description}")
+        return EXIT_OK
+    try:
+        config = SandboxConfig(deviations=frozenset(args.deviation or []), latency_s=args.latency_ms / 1000)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"sandbox gateway on http://127.0.0.1:{args.port} (key sk-sandbox-valid); Ctrl-C stops it", flush=True)
+    serve_forever(config, port=args.port)
+    return EXIT_OK
+
+
+def _cmd_checks(args: argparse.Namespace) -> int:
+    from .checks import select
+    from .docs import checks_markdown
+
+    if args.markdown:
+        text = checks_markdown()
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+        else:
+            print(text)
+        return EXIT_OK
+    for c in select(split_list(args.pattern)):
+        print(f"{c.id:44} {c.severity:8} {c.title}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="oimi-conformance", description="Conformance harness for the Oimi API and its gateways.")
     parser.add_argument("--version", action="version", version=f"oimi-conformance {__version__}")
@@ -65,6 +143,41 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true", help="print the verdict as JSON")
     v.add_argument("--list-kinds", action="store_true", help="list the kinds and exit")
     v.set_defaults(func=_cmd_validate)
+
+    r = sub.add_parser("run", help="run the conformance suites against a gateway (default: the embedded sandbox)")
+    r.add_argument("--base-url", help="gateway base URL; without it the embedded sandbox gateway is started")
+    r.add_argument("--api-key", help="API key (default: $OIMI_API_KEY); never printed or stored")
+    r.add_argument("--models", help="comma-separated model ids (default: discover with GET /v1/models)")
+    r.add_argument("--profile", default="oimi", help="profile name or TOML file (default: oimi)")
+    r.add_argument("--expectations", help="expectations name or TOML file: known deviations of this target")
+    r.add_argument("--concurrency", type=int, default=8, help="exchanges in flight at once (default: 8)")
+    r.add_argument("--timeout", type=float, default=30.0, help="seconds of silence before a read fails (default 30)")
+    r.add_argument("--max-requests", type=int, help="hard budget of requests for the whole run")
+    r.add_argument("--checks", help="comma-separated check ids or globs (default: all)")
+    r.add_argument("--exclude-checks", help="comma-separated check ids or globs to leave out")
+    r.add_argument("--cases", help="comma-separated case ids or globs (default: all)")
+    r.add_argument("--no-quota-key", help="a key without quota, for the negative path")
+    r.add_argument("--rate-limited-key", help="a rate-limited key, for the 429 path")
+    r.add_argument("--restricted-key", help="a key not allowed the models under test")
+    r.add_argument("--report-dir", default="reports/latest", help="where results.json goes (default: reports/latest)")
+    r.add_argument("--target-name", help="the target's name in reports")
+    r.add_argument("--sandbox-deviation", action="append", help="with the embedded sandbox: a named deviation")
+    r.add_argument("-q", "--quiet", action="store_true", help="less output")
+    r.add_argument("pytest_args", nargs="*", help="after --: arguments passed to pytest (e.g. -- -k chat -x)")
+    r.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("sandbox", help="serve the sandbox gateway on loopback")
+    s.add_argument("--port", type=int, default=8787)
+    s.add_argument("--deviation", action="append", help="switch on a named deviation (repeatable)")
+    s.add_argument("--latency-ms", type=float, default=0.0, help="injected latency per request")
+    s.add_argument("--list-deviations", action="store_true", help="list the deviations and exit")
+    s.set_defaults(func=_cmd_sandbox)
+
+    c = sub.add_parser("checks", help="list the check catalogue")
+    c.add_argument("pattern", nargs="?", help="only checks matching these comma-separated globs")
+    c.add_argument("--markdown", action="store_true", help="print the catalogue as Markdown (docs/checks.md)")
+    c.add_argument("-o", "--output", help="with --markdown: write to this file")
+    c.set_defaults(func=_cmd_checks)
     return parser
 
 

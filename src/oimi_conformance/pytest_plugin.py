@@ -66,54 +66,76 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="with the embedded sandbox: switch on a named deviation (repeatable)")
 
 
-class OimiRun:
-    """The run behind one pytest session: started lazily when a suite asks for it."""
+def options_from_pytest(config: pytest.Config) -> Any:
+    from .session import Options, split_list
 
-    def __init__(self, config: pytest.Config) -> None:
-        from .session import Options, Target, split_list
+    opt = config.getoption
+    return Options(
+        base_url=opt("--base-url"), api_key=opt("--api-key"), models=split_list(opt("--models")),
+        profile=opt("--profile"), expectations=opt("--expectations"), concurrency=opt("--concurrency"),
+        timeout=opt("--oimi-timeout"), max_requests=opt("--max-requests"), checks=split_list(opt("--checks")),
+        exclude_checks=split_list(opt("--exclude-checks")), cases=split_list(opt("--cases")),
+        extra_keys={role: opt("--" + name.replace("_", "-")) for name, role in KEY_OPTIONS.items()
+                    if opt("--" + name.replace("_", "-"))},
+        target=opt("--target-name"), report_dir=opt("--report-dir"),
+        sandbox_deviations=opt("--sandbox-deviation"),
+    )
 
-        opt = config.getoption
-        self.options = Options(
-            base_url=opt("--base-url"), api_key=opt("--api-key"), models=split_list(opt("--models")),
-            profile=opt("--profile"), expectations=opt("--expectations"), concurrency=opt("--concurrency"),
-            timeout=opt("--oimi-timeout"), max_requests=opt("--max-requests"), checks=split_list(opt("--checks")),
-            exclude_checks=split_list(opt("--exclude-checks")), cases=split_list(opt("--cases")),
-            extra_keys={role: opt("--" + name.replace("_", "-")) for name, role in KEY_OPTIONS.items()
-                        if opt("--" + name.replace("_", "-"))},
-            target=opt("--target-name"), report_dir=opt("--report-dir"),
-            sandbox_deviations=opt("--sandbox-deviation"),
-        )
-        self.target = Target(self.options)
+
+class PreparedRun:
+    """The run behind one pytest session. ``oimi-conformance run`` prepares it before pytest starts
+    (so a bad option or an unreachable target is one line, exit 2) and hands it in as a plugin;
+    plain ``pytest suites`` prepares it lazily, when a suite is collected."""
+
+    def __init__(self, options: Any, progress: bool = True) -> None:
+        from .session import Target
+
+        self.options = options
+        self.progress = progress
+        self.target = Target(options)
         self.engine: Any = None
         self.pairs: list[Any] = []
         self.results: dict[str, CheckResult] = {}
         self.error: str | None = None
+        self.exchange_dicts: dict[str, Any] | None = None
+        self.reporter: Any = None
 
-    def start(self) -> None:
-        if self.engine is not None or self.error is not None:
+    def prepare(self) -> None:
+        if self.engine is not None:
             return
         from .engine import Engine
 
-        try:
-            run_config = self.target.__enter__()
-            self.engine = Engine(run_config)
-            self.pairs = self.engine.prepare()
-        except HarnessError as exc:
-            self.error = str(exc)
+        run_config = self.target.__enter__()
+        run_config.progress = self._progress
+        self.engine = Engine(run_config)
+        self.pairs = self.engine.prepare()
 
-    def stop(self) -> None:
+    def _progress(self, message: str) -> None:
+        if self.progress and self.reporter is not None:
+            self.reporter.write_line(f"oimi-conformance: {message}")
+
+    def close(self) -> None:
         self.target.__exit__()
 
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[_RUN_KEY] = self
 
-def _run(config: pytest.Config) -> OimiRun:
+
+_RUN_KEY = pytest.StashKey[PreparedRun]()
+
+
+def _run(config: pytest.Config) -> PreparedRun:
     run = config.stash.get(_RUN_KEY, None)
     if run is None:
-        run = OimiRun(config)
+        run = PreparedRun(options_from_pytest(config))
         config.stash[_RUN_KEY] = run
+    if run.engine is None and run.error is None:
+        try:
+            run.prepare()
+        except HarnessError as exc:
+            run.error = str(exc)
+    run.reporter = config.pluginmanager.get_plugin("terminalreporter")
     return run
-
-
-_RUN_KEY = pytest.StashKey[OimiRun]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -125,9 +147,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     areas = getattr(metafunc.module, "OIMI_AREAS", None)
     run = _run(metafunc.config)
-    run.start()
     if run.error is not None:
-        raise pytest.UsageError(f"oimi-conformance: {run.error}")
+        pytest.exit(f"oimi-conformance: error: {run.error}", returncode=pytest.ExitCode.USAGE_ERROR)
     pairs = [(c, r) for c, r in run.pairs if areas is None or c.area in areas]
     metafunc.parametrize("oimi_item", pairs, ids=[f"{c.id}@{r.id}" for c, r in pairs])
 
@@ -162,7 +183,7 @@ def assert_check(result: CheckResult, exchanges: dict[str, Any] | None = None) -
 @pytest.fixture
 def oimi_exchanges(request: pytest.FixtureRequest) -> dict[str, Any]:
     run = _run(request.config)
-    if getattr(run, "exchange_dicts", None) is None:
+    if run.exchange_dicts is None:
         run.exchange_dicts = {e.id: e.as_dict() for r in run.engine.runs for e in r.exchanges.values()}
     return run.exchange_dicts
 
@@ -187,7 +208,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash.get(_RUN_KEY, None)
     if run is not None:
-        run.stop()
+        run.close()
 
 
 __all__ = ["assert_check", "assert_conforms", "failure_lines", "UsageError"]

@@ -163,19 +163,20 @@ async def _huge_body(ctx: RequestContext) -> AsyncIterator[bytes]:
     yield b'"}'
 
 
-async def _robustness(ctx: RequestContext, method: str) -> Response | None:
+async def _robustness(ctx: RequestContext, request: Request) -> Response | None:
     """The robustness.* deviations, which act before any routing."""
     if ctx.has("robustness.reset") and ctx.drop is not None:
         ctx.drop(True)
         await asyncio.sleep(0.05)  # let the server see the closed socket; what follows is never sent
         return Response(status_code=500)
     if ctx.has("robustness.slow-headers"):
-        await asyncio.sleep(SLOW_HEADERS_SECONDS)
+        await request.body()  # read first: polling for a disconnect must not swallow the body
+        await ctx.state.hold(SLOW_HEADERS_SECONDS, request.is_disconnected)
     headers = {REQUEST_ID_HEADER: ctx.request_id}
     if ctx.has("robustness.html-200"):
         page = "<!DOCTYPE html><html><head><title>Welcome</title></head><body><h1>It works!</h1></body></html>"
         return HTMLResponse(page, status_code=200, headers=headers)
-    if ctx.has("robustness.huge-body") and method == "POST":
+    if ctx.has("robustness.huge-body") and request.method == "POST":
         return StreamingResponse(_huge_body(ctx), media_type="application/json", headers=headers)
     return None
 
@@ -195,7 +196,7 @@ async def dispatch(request: Request) -> Response:
     try:
         if state.latency_s > 0:
             await asyncio.sleep(state.latency_s)
-        early = await _robustness(ctx, request.method)
+        early = await _robustness(ctx, request)
         if early is not None:
             return early
         route, handler, params = _match(request.method, path)

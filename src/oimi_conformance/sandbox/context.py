@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +32,7 @@ class SandboxState:
         self.latency_s = latency_s
         self.stream_interval_s = stream_interval_s
         self.response_ids: set[str] = set()
+        self.stopping = False  # set by RunningSandbox.stop(): ends deliberate stalls so shutdown is clean
         self._counter = itertools.count(1)
 
     def next_request_id(self) -> str:
@@ -38,6 +41,15 @@ class SandboxState:
 
     def set_deviations(self, names: Iterable[str]) -> None:
         self.deviations = _deviations.validate(names)
+
+    async def hold(self, seconds: float, gone: Callable[[], Awaitable[bool]] | None = None) -> None:
+        """Wait ``seconds`` (a deliberate stall), but stop early when the sandbox is stopping or ``gone()``
+        says the client has left, so no stalled task outlives its purpose."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self.stopping:
+            if gone is not None and await gone():
+                return
+            await asyncio.sleep(0.05)
 
 
 @dataclass

@@ -89,6 +89,7 @@ class RunningSandbox:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop serving; returns within ``timeout`` seconds even with stalled streams open."""
+        self.state.stopping = True
         self._server.should_exit = True
         self._thread.join(timeout=max(0.0, timeout - 1.0))
         if self._thread.is_alive():

@@ -80,7 +80,7 @@ async def _deliver(ctx: RequestContext, chunks: list[bytes]) -> AsyncIterator[by
         if i:
             await asyncio.sleep(interval)
         if i == half and ctx.has("delivery.stall"):
-            await asyncio.sleep(STALL_SECONDS)
+            await ctx.state.hold(STALL_SECONDS)  # the response ends early if the client leaves
             return
         if i == half and ctx.has("delivery.truncated"):
             yield chunk[: max(1, len(chunk) // 2)]
