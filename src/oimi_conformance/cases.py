@@ -57,7 +57,7 @@ class Expect:
 class Step:
     name: str
     operation: str
-    body: Any = None  # JSON body template ({model} substituted; {"$from": "step.path"} pulled from earlier steps)
+    body: Any = None  # JSON body template ({model}; {"$from": "step.path"} from earlier steps; {"$concat": [...]})
     raw_body: str | None = None  # sent verbatim instead of JSON (malformed-input cases)
     auth: str = "default"  # a style of specs/auth.yaml, "default" (the family's first), or "negative:<name>"
     key: str = "main"  # which key: main, no-quota, rate-limited, restricted

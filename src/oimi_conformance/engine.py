@@ -137,8 +137,12 @@ class Engine:
         await self._run_case(run)
         exchange = run.exchanges.get("main")
         if exchange is None or exchange.fault:
-            raise TargetUnreachable(f"{self.config.base_url} is unreachable: "
-                                    f"{exchange.fault if exchange else 'not sent'}")
+            fault = exchange.fault if exchange else "not sent"
+            # a target that answers badly is judged; one that cannot be reached, or with no models
+            # to probe, is a usage problem
+            if not self.config.models or (fault or "").startswith("cannot connect"):
+                raise TargetUnreachable(f"{self.config.base_url} is unreachable: {fault}")
+            return [ModelInfo(m, None) for m in self.config.models]
         found: dict[str, frozenset[str] | None] = {}
         data = exchange.json.get("data") if isinstance(exchange.json, dict) else None
         for item in data if isinstance(data, list) else []:

@@ -107,7 +107,14 @@ def _style_of(case: Case, step: Step) -> str:
 
 
 def render(template: Any, model: str | None, earlier: dict[str, Any]) -> Any:
-    """Fill a body template: ``{model}`` in strings, ``{"$from": "step.a.b"}`` from earlier answers."""
+    """Fill a body template: ``{model}`` in strings, ``{"$from": "step.a.b"}`` from earlier answers, and
+    ``{"$concat": [a, b, ...]}`` joining lists into one.
+
+    ``$concat`` renders each of its parts, then splices a part that is a list, skips a part that is
+    ``null`` (an earlier step that answered without the pulled field) and appends any other value as one
+    element. It exists for round trips such as compaction: ``{"$concat": [{"$from": "main.output"},
+    [{role: user, content: "..."}]]}`` is the earlier step's output items followed by a new message.
+    """
     if isinstance(template, str):
         return template.replace("{model}", model or "")
     if isinstance(template, list):
@@ -117,8 +124,24 @@ def render(template: Any, model: str | None, earlier: dict[str, Any]) -> Any:
             step, *path = template["$from"].split(".")
             value = earlier.get(step)
             for part in path:
-                value = value[int(part)] if isinstance(value, list) else (value or {}).get(part)
+                if isinstance(value, list):  # an index; out of range or not a number gives null
+                    index = int(part) if part.lstrip("-").isdigit() else len(value)
+                    value = value[index] if -len(value) <= index < len(value) else None
+                else:
+                    value = value.get(part) if isinstance(value, dict) else None
             return value
+        if set(template) == {"$concat"}:
+            parts = template["$concat"]
+            if not isinstance(parts, list):
+                raise UsageError(f"$concat takes a list of parts, got {type(parts).__name__}")
+            joined: list[Any] = []
+            for part in parts:
+                value = render(part, model, earlier)
+                if isinstance(value, list):
+                    joined.extend(value)
+                elif value is not None:
+                    joined.append(value)
+            return joined
         return {k: render(v, model, earlier) for k, v in template.items()}
     return template
 

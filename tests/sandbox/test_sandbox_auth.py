@@ -28,7 +28,14 @@ ACCEPTED = [
     ("bearer on gemini", "POST", GEMINI, {"Authorization": f"Bearer {VALID}"}, None, GEMINI_BODY),
     ("x-goog-api-key on /v1/models", "GET", "/v1/models", {"x-goog-api-key": VALID}, None, None),
     ("?key= on /v1/models/x", "GET", "/v1/models/sandbox-omni", {}, {"key": VALID}, None),
-    ("goog beats a bad bearer", "GET", "/v1beta/models", {"x-goog-api-key": VALID, "Authorization": f"Bearer {BAD}"}, None, None),
+    (
+        "goog beats a bad bearer",
+        "GET",
+        "/v1beta/models",
+        {"x-goog-api-key": VALID, "Authorization": f"Bearer {BAD}"},
+        None,
+        None,
+    ),
     ("?key= beats a bad x-api-key", "GET", "/v1/models", {"x-api-key": BAD}, {"key": VALID}, None),
 ]
 
@@ -42,18 +49,29 @@ REJECTED = [
     ("?key= on chat", "POST", "/v1/chat/completions", {}, {"key": VALID}, chat_body()),
     ("x-api-key on gemini", "POST", GEMINI, {"x-api-key": VALID}, None, GEMINI_BODY),
     ("?key= on messages", "POST", "/v1/messages", {}, {"key": VALID}, MESSAGES_BODY),
-    ("bad goog beats a good bearer", "GET", "/v1beta/models", {"x-goog-api-key": BAD, "Authorization": f"Bearer {VALID}"}, None, None),
+    (
+        "bad goog beats a good bearer",
+        "GET",
+        "/v1beta/models",
+        {"x-goog-api-key": BAD, "Authorization": f"Bearer {VALID}"},
+        None,
+        None,
+    ),
     ("no key on embeddings", "POST", "/v1/embeddings", {}, None, {"model": "sandbox-embed", "input": "x"}),
     ("no key on files", "GET", "/v1/files", {}, None, None),
 ]
 
 
-@pytest.mark.parametrize(("what", "method", "path", "headers", "params", "body"), ACCEPTED, ids=[a[0] for a in ACCEPTED])
+@pytest.mark.parametrize(
+    ("what", "method", "path", "headers", "params", "body"), ACCEPTED, ids=[a[0] for a in ACCEPTED]
+)
 def test_key_accepted(anon, what, method, path, headers, params, body):
     assert _call(anon, method, path, headers=headers, params=params, body=body).status_code == 200
 
 
-@pytest.mark.parametrize(("what", "method", "path", "headers", "params", "body"), REJECTED, ids=[r[0] for r in REJECTED])
+@pytest.mark.parametrize(
+    ("what", "method", "path", "headers", "params", "body"), REJECTED, ids=[r[0] for r in REJECTED]
+)
 def test_key_rejected_with_openai_envelope(anon, what, method, path, headers, params, body):
     r = _call(anon, method, path, headers=headers, params=params, body=body)
     assert r.status_code == 401
@@ -67,7 +85,10 @@ def test_key_rejected_with_openai_envelope(anon, what, method, path, headers, pa
 
 def test_noquota_key(anon):
     headers = {"Authorization": "Bearer sk-sandbox-noquota"}
-    for path, body in [("/v1/chat/completions", chat_body()), ("/v1/embeddings", {"model": "sandbox-embed", "input": "x"})]:
+    for path, body in [
+        ("/v1/chat/completions", chat_body()),
+        ("/v1/embeddings", {"model": "sandbox-embed", "input": "x"}),
+    ]:
         r = anon.post(path, headers=headers, json=body)
         assert r.status_code == 403
         assert r.json()["error"] == {**r.json()["error"], "type": "new_api_error", "code": "insufficient_user_quota"}
@@ -87,7 +108,8 @@ def test_ratelimited_key(anon):
 
 def test_restricted_key(anon):
     headers = {"Authorization": "Bearer sk-sandbox-restricted"}
-    assert anon.post("/v1/chat/completions", headers=headers, json=chat_body(model="sandbox-chat")).status_code == 200
-    r = anon.post("/v1/chat/completions", headers=headers, json=chat_body(model="sandbox-omni"))
+    image = {"model": "sandbox-image", "prompt": "a red square", "n": 1, "response_format": "b64_json"}
+    assert anon.post("/v1/images/generations", headers=headers, json=image).status_code == 200
+    r = anon.post("/v1/chat/completions", headers=headers, json=chat_body(model="sandbox-chat"))
     assert r.status_code == 403 and r.json()["error"]["code"] == "access_denied"
     assert anon.get("/v1/models/sandbox-omni", headers=headers).status_code == 404

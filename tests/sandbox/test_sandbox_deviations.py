@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from itertools import pairwise
+from typing import Any
 
 import httpx
 import pytest
@@ -23,8 +25,13 @@ from .helpers import VALID, bearer, chat_body, parse_sse
 
 BAD_KEY = "sk-wrong-key-987654"
 CAP = 256 * 1024  # bytes read from one answer at most (robustness.huge-body sends 50 MB)
-TOOL = {"type": "function", "function": {"name": "f", "parameters": {
-    "type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}}}
+TOOL = {
+    "type": "function",
+    "function": {
+        "name": "f",
+        "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]},
+    },
+}
 GEMINI = "/v1beta/models/sandbox-omni:generateContent"
 GEMINI_STREAM = "/v1beta/models/sandbox-omni:streamGenerateContent"
 GEMINI_BODY = {"contents": [{"parts": [{"text": "hello there"}]}]}
@@ -72,9 +79,12 @@ def _normalise(text: str) -> str:
 def observe(base_url: str, probe: Probe) -> Answer:
     timeout = httpx.Timeout(3.0, read=0.6)
     try:
-        with httpx.Client(base_url=base_url, timeout=timeout) as client, client.stream(
-            probe.method, probe.path, json=probe.body, params=probe.params, headers=probe.headers
-        ) as response:
+        with (
+            httpx.Client(base_url=base_url, timeout=timeout) as client,
+            client.stream(
+                probe.method, probe.path, json=probe.body, params=probe.params, headers=probe.headers
+            ) as response,
+        ):
             chunks: list[bytes] = []
             for chunk in response.iter_raw():
                 chunks.append(chunk)
@@ -113,113 +123,253 @@ PROBES: dict[str, Probe] = {
     "auth.missing-key-accepted": Probe("GET", "/v1/models", headers={}, shows=lambda a: a.status == 200),
     "auth.bad-key-403": Probe("GET", "/v1/models", headers=bearer(BAD_KEY), shows=lambda a: a.status == 403),
     "auth.echo-key": Probe("GET", "/v1/models", headers=bearer(BAD_KEY), shows=lambda a: BAD_KEY in a.text),
-    "auth.goog-key-ignored": Probe("GET", "/v1beta/models", headers={"x-goog-api-key": VALID}, shows=lambda a: a.status == 401),
+    "auth.goog-key-ignored": Probe(
+        "GET", "/v1beta/models", headers={"x-goog-api-key": VALID}, shows=lambda a: a.status == 401
+    ),
     # errors
     "errors.html-body": Probe("POST", "/v1/nope", shows=lambda a: a.content_type.startswith("text/html")),
-    "errors.server-error-on-bad-input": Probe("POST", "/v1/chat/completions", {"model": "sandbox-omni"},
-                                              shows=lambda a: a.status == 500),
-    "errors.error-with-200": Probe("POST", "/v1/chat/completions", {"model": "sandbox-omni"},
-                                   shows=lambda a: a.status == 200 and "error" in a.json()),
-    "errors.bare-envelope": Probe("POST", "/v1/chat/completions", {"model": "sandbox-omni"},
-                                  shows=lambda a: "error" not in a.json() and "message" in a.json()),
-    "errors.unknown-model-503": Probe("POST", "/v1/chat/completions", chat_body(model="nope"), shows=lambda a: a.status == 503),
-    "errors.no-retry-after": Probe("POST", "/v1/chat/completions", chat_body(), headers=bearer("sk-sandbox-ratelimited"),
-                                   shows=lambda a: a.status == 429 and a.retry_after is None),
-    "errors.accepts-invalid-input": Probe("POST", "/v1/chat/completions", {"model": "sandbox-omni", "temperature": 9},
-                                          shows=lambda a: a.status == 200),
+    "errors.server-error-on-bad-input": Probe(
+        "POST", "/v1/chat/completions", {"model": "sandbox-omni"}, shows=lambda a: a.status == 500
+    ),
+    "errors.error-with-200": Probe(
+        "POST",
+        "/v1/chat/completions",
+        {"model": "sandbox-omni"},
+        shows=lambda a: a.status == 200 and "error" in a.json(),
+    ),
+    "errors.bare-envelope": Probe(
+        "POST",
+        "/v1/chat/completions",
+        {"model": "sandbox-omni"},
+        shows=lambda a: "error" not in a.json() and "message" in a.json(),
+    ),
+    "errors.unknown-model-503": Probe(
+        "POST", "/v1/chat/completions", chat_body(model="nope"), shows=lambda a: a.status == 503
+    ),
+    "errors.no-retry-after": Probe(
+        "POST",
+        "/v1/chat/completions",
+        chat_body(),
+        headers=bearer("sk-sandbox-ratelimited"),
+        shows=lambda a: a.status == 429 and a.retry_after is None,
+    ),
+    "errors.accepts-invalid-input": Probe(
+        "POST", "/v1/chat/completions", {"model": "sandbox-omni", "temperature": 9}, shows=lambda a: a.status == 200
+    ),
     # models
-    "models.duplicate-ids": Probe("GET", "/v1/models", shows=lambda a: len({m["id"] for m in a.json()["data"]}) < len(a.json()["data"])),
+    "models.duplicate-ids": Probe(
+        "GET", "/v1/models", shows=lambda a: len({m["id"] for m in a.json()["data"]}) < len(a.json()["data"])
+    ),
     "models.bad-shape": Probe("GET", "/v1/models", shows=lambda a: "object" not in a.json()),
     "models.unknown-200": Probe("GET", "/v1/models/nope", shows=lambda a: a.status == 200 and "error" in a.json()),
     # chat
     "chat.usage-missing": Probe("POST", "/v1/chat/completions", chat_body(), shows=lambda a: "usage" not in a.json()),
-    "chat.usage-arithmetic": Probe("POST", "/v1/chat/completions", chat_body(), shows=lambda a: a.json()["usage"]["total_tokens"]
-                                   != a.json()["usage"]["prompt_tokens"] + a.json()["usage"]["completion_tokens"]),
-    "chat.bad-finish-reason": Probe("POST", "/v1/chat/completions", chat_body(),
-                                    shows=lambda a: _chat(a)["finish_reason"] not in ("stop", "length", "tool_calls")),
-    "chat.ignores-max-tokens": Probe("POST", "/v1/chat/completions", chat_body("a b c d", max_tokens=2),
-                                     shows=lambda a: a.json()["usage"]["completion_tokens"] > 2),
-    "chat.tool-args-not-json": Probe("POST", "/v1/chat/completions", chat_body(tools=[TOOL]),
-                                     shows=lambda a: not _is_json(_chat(a)["message"]["tool_calls"][0]["function"]["arguments"])),
-    "chat.ignores-n": Probe("POST", "/v1/chat/completions", chat_body(n=2), shows=lambda a: len(a.json()["choices"]) == 1),
-    "chat.ignores-stop": Probe("POST", "/v1/chat/completions", chat_body("a b c", stop="b"),
-                               shows=lambda a: "c" in _chat(a)["message"]["content"]),
-    "chat.json-mode-not-json": Probe("POST", "/v1/chat/completions", chat_body(response_format={"type": "json_object"}),
-                                     shows=lambda a: not _is_json(_chat(a)["message"]["content"])),
+    "chat.usage-arithmetic": Probe(
+        "POST",
+        "/v1/chat/completions",
+        chat_body(),
+        shows=lambda a: (
+            a.json()["usage"]["total_tokens"]
+            != a.json()["usage"]["prompt_tokens"] + a.json()["usage"]["completion_tokens"]
+        ),
+    ),
+    "chat.bad-finish-reason": Probe(
+        "POST",
+        "/v1/chat/completions",
+        chat_body(),
+        shows=lambda a: _chat(a)["finish_reason"] not in ("stop", "length", "tool_calls"),
+    ),
+    "chat.ignores-max-tokens": Probe(
+        "POST",
+        "/v1/chat/completions",
+        chat_body("a b c d", max_tokens=2),
+        shows=lambda a: a.json()["usage"]["completion_tokens"] > 2,
+    ),
+    "chat.tool-args-not-json": Probe(
+        "POST",
+        "/v1/chat/completions",
+        chat_body(tools=[TOOL]),
+        shows=lambda a: not _is_json(_chat(a)["message"]["tool_calls"][0]["function"]["arguments"]),
+    ),
+    "chat.ignores-n": Probe(
+        "POST", "/v1/chat/completions", chat_body(n=2), shows=lambda a: len(a.json()["choices"]) == 1
+    ),
+    "chat.ignores-stop": Probe(
+        "POST",
+        "/v1/chat/completions",
+        chat_body("a b c", stop="b"),
+        shows=lambda a: "c" in _chat(a)["message"]["content"],
+    ),
+    "chat.json-mode-not-json": Probe(
+        "POST",
+        "/v1/chat/completions",
+        chat_body(response_format={"type": "json_object"}),
+        shows=lambda a: not _is_json(_chat(a)["message"]["content"]),
+    ),
     # chat streams
     "chat.stream.no-done": Probe("POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: "[DONE]" not in a.sse()),
-    "chat.stream.double-done": Probe("POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: a.sse().count("[DONE]") == 2),
-    "chat.stream.changing-id": Probe("POST", "/v1/chat/completions", STREAM_CHAT,
-                                     shows=lambda a: len({c["id"] for c in _chunks(a)}) > 1),
-    "chat.stream.no-finish-reason": Probe("POST", "/v1/chat/completions", STREAM_CHAT,
-                                          shows=lambda a: all(ch["finish_reason"] is None for c in _chunks(a) for ch in c["choices"])),
-    "chat.stream.no-usage-chunk": Probe("POST", "/v1/chat/completions", STREAM_CHAT,
-                                        shows=lambda a: all(c["choices"] for c in _chunks(a))),
-    "chat.stream.tool-index-from-1": Probe("POST", "/v1/chat/completions", chat_body(stream=True, tools=[TOOL]),
-                                           shows=lambda a: _chunks(a)[0]["choices"][0]["delta"]["tool_calls"][0]["index"] == 1),
-    "chat.stream.role-every-chunk": Probe("POST", "/v1/chat/completions", STREAM_CHAT,
-                                          shows=lambda a: all("role" in c["choices"][0]["delta"] for c in _chunks(a) if c["choices"])),
+    "chat.stream.double-done": Probe(
+        "POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: a.sse().count("[DONE]") == 2
+    ),
+    "chat.stream.changing-id": Probe(
+        "POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: len({c["id"] for c in _chunks(a)}) > 1
+    ),
+    "chat.stream.no-finish-reason": Probe(
+        "POST",
+        "/v1/chat/completions",
+        STREAM_CHAT,
+        shows=lambda a: all(ch["finish_reason"] is None for c in _chunks(a) for ch in c["choices"]),
+    ),
+    "chat.stream.no-usage-chunk": Probe(
+        "POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: all(c["choices"] for c in _chunks(a))
+    ),
+    "chat.stream.tool-index-from-1": Probe(
+        "POST",
+        "/v1/chat/completions",
+        chat_body(stream=True, tools=[TOOL]),
+        shows=lambda a: _chunks(a)[0]["choices"][0]["delta"]["tool_calls"][0]["index"] == 1,
+    ),
+    "chat.stream.role-every-chunk": Probe(
+        "POST",
+        "/v1/chat/completions",
+        STREAM_CHAT,
+        shows=lambda a: all("role" in c["choices"][0]["delta"] for c in _chunks(a) if c["choices"]),
+    ),
     # responses
-    "responses.seq-not-increasing": Probe("POST", "/v1/responses", STREAM_RESPONSES,
-                                          shows=lambda a: _not_increasing([c["sequence_number"] for c in _chunks(a)])),
-    "responses.completed-empty-output": Probe("POST", "/v1/responses", STREAM_RESPONSES,
-                                              shows=lambda a: _chunks(a)[-1]["response"]["output"] == []),
-    "responses.no-terminal-event": Probe("POST", "/v1/responses", STREAM_RESPONSES,
-                                         shows=lambda a: _chunks(a)[-1]["type"] == "response.output_item.done"),
-    "responses.usage-missing": Probe("POST", "/v1/responses", {"model": "sandbox-omni", "input": "x"},
-                                     shows=lambda a: "usage" not in a.json()),
-    "responses.compact-wrong-object": Probe("POST", "/v1/responses/compact", {"model": "sandbox-omni", "input": "x"},
-                                            shows=lambda a: a.json()["object"] == "response"),
-    "responses.text-mismatch": Probe("POST", "/v1/responses", STREAM_RESPONSES, shows=lambda a: _response_text_mismatch(a)),
+    "responses.seq-not-increasing": Probe(
+        "POST",
+        "/v1/responses",
+        STREAM_RESPONSES,
+        shows=lambda a: _not_increasing([c["sequence_number"] for c in _chunks(a)]),
+    ),
+    "responses.completed-empty-output": Probe(
+        "POST", "/v1/responses", STREAM_RESPONSES, shows=lambda a: _chunks(a)[-1]["response"]["output"] == []
+    ),
+    "responses.no-terminal-event": Probe(
+        "POST", "/v1/responses", STREAM_RESPONSES, shows=lambda a: _chunks(a)[-1]["type"] == "response.output_item.done"
+    ),
+    "responses.usage-missing": Probe(
+        "POST", "/v1/responses", {"model": "sandbox-omni", "input": "x"}, shows=lambda a: "usage" not in a.json()
+    ),
+    "responses.compact-wrong-object": Probe(
+        "POST",
+        "/v1/responses/compact",
+        {"model": "sandbox-omni", "input": "x"},
+        shows=lambda a: a.json()["object"] == "response",
+    ),
+    "responses.text-mismatch": Probe(
+        "POST", "/v1/responses", STREAM_RESPONSES, shows=lambda a: _response_text_mismatch(a)
+    ),
     # messages
-    "messages.missing-stops": Probe("POST", "/v1/messages", {**MESSAGES, "stream": True},
-                                    shows=lambda a: not {"content_block_stop", "message_stop"} & {c["type"] for c in _chunks(a)}),
-    "messages.noncontiguous-index": Probe("POST", "/v1/messages", {**MESSAGES, "stream": True},
-                                          shows=lambda a: {c["index"] for c in _chunks(a) if "index" in c} == {1}),
-    "messages.bad-stop-reason": Probe("POST", "/v1/messages", MESSAGES, shows=lambda a: a.json()["stop_reason"] == "stop"),
-    "messages.max-tokens-optional": Probe("POST", "/v1/messages", {k: v for k, v in MESSAGES.items() if k != "max_tokens"},
-                                          shows=lambda a: a.status == 200),
-    "messages.input-json-broken": Probe("POST", "/v1/messages", {**MESSAGES, "stream": True, "tools": [
-        {"name": "f", "input_schema": TOOL["function"]["parameters"]}]}, shows=lambda a: not _is_json("".join(
-            c["delta"].get("partial_json", "") for c in _chunks(a) if c["type"] == "content_block_delta"))),
+    "messages.missing-stops": Probe(
+        "POST",
+        "/v1/messages",
+        {**MESSAGES, "stream": True},
+        shows=lambda a: not {"content_block_stop", "message_stop"} & {c["type"] for c in _chunks(a)},
+    ),
+    "messages.noncontiguous-index": Probe(
+        "POST",
+        "/v1/messages",
+        {**MESSAGES, "stream": True},
+        shows=lambda a: {c["index"] for c in _chunks(a) if "index" in c} == {1},
+    ),
+    "messages.bad-stop-reason": Probe(
+        "POST", "/v1/messages", MESSAGES, shows=lambda a: a.json()["stop_reason"] == "stop"
+    ),
+    "messages.max-tokens-optional": Probe(
+        "POST",
+        "/v1/messages",
+        {k: v for k, v in MESSAGES.items() if k != "max_tokens"},
+        shows=lambda a: a.status == 200,
+    ),
+    "messages.input-json-broken": Probe(
+        "POST",
+        "/v1/messages",
+        {**MESSAGES, "stream": True, "tools": [{"name": "f", "input_schema": TOOL["function"]["parameters"]}]},
+        shows=lambda a: (
+            not _is_json(
+                "".join(c["delta"].get("partial_json", "") for c in _chunks(a) if c["type"] == "content_block_delta")
+            )
+        ),
+    ),
     "messages.no-usage": Probe("POST", "/v1/messages", MESSAGES, shows=lambda a: "usage" not in a.json()),
     # gemini
-    "gemini.role-assistant": Probe("POST", GEMINI, GEMINI_BODY,
-                                   shows=lambda a: a.json()["candidates"][0]["content"]["role"] == "assistant"),
-    "gemini.usage-arithmetic": Probe("POST", GEMINI, GEMINI_BODY, shows=lambda a: _gemini_sum_broken(a.json()["usageMetadata"])),
-    "gemini.ignores-alt-sse": Probe("POST", GEMINI_STREAM, GEMINI_BODY, params={"alt": "sse"},
-                                    shows=lambda a: a.raw.startswith(b"[")),
-    "gemini.query-key-ignored": Probe("POST", GEMINI, GEMINI_BODY, params={"key": VALID}, headers={},
-                                      shows=lambda a: a.status == 401),
-    "gemini.no-finish-reason": Probe("POST", GEMINI, GEMINI_BODY, shows=lambda a: "finishReason" not in a.json()["candidates"][0]),
+    "gemini.role-assistant": Probe(
+        "POST", GEMINI, GEMINI_BODY, shows=lambda a: a.json()["candidates"][0]["content"]["role"] == "assistant"
+    ),
+    "gemini.usage-arithmetic": Probe(
+        "POST", GEMINI, GEMINI_BODY, shows=lambda a: _gemini_sum_broken(a.json()["usageMetadata"])
+    ),
+    "gemini.ignores-alt-sse": Probe(
+        "POST", GEMINI_STREAM, GEMINI_BODY, params={"alt": "sse"}, shows=lambda a: a.raw.startswith(b"[")
+    ),
+    "gemini.query-key-ignored": Probe(
+        "POST", GEMINI, GEMINI_BODY, params={"key": VALID}, headers={}, shows=lambda a: a.status == 401
+    ),
+    "gemini.no-finish-reason": Probe(
+        "POST", GEMINI, GEMINI_BODY, shows=lambda a: "finishReason" not in a.json()["candidates"][0]
+    ),
     # embeddings
-    "embeddings.wrong-index": Probe("POST", "/v1/embeddings", {"model": "sandbox-embed", "input": ["a", "b"]},
-                                    shows=lambda a: [d["index"] for d in a.json()["data"]] != [0, 1]),
-    "embeddings.base64-ignored": Probe("POST", "/v1/embeddings", {"model": "sandbox-embed", "input": "a", "encoding_format": "base64"},
-                                       shows=lambda a: isinstance(a.json()["data"][0]["embedding"], list)),
-    "embeddings.dimensions-ignored": Probe("POST", "/v1/embeddings", {"model": "sandbox-embed", "input": "a", "dimensions": 8},
-                                           shows=lambda a: len(a.json()["data"][0]["embedding"]) != 8),
+    "embeddings.wrong-index": Probe(
+        "POST",
+        "/v1/embeddings",
+        {"model": "sandbox-embed", "input": ["a", "b"]},
+        shows=lambda a: [d["index"] for d in a.json()["data"]] != [0, 1],
+    ),
+    "embeddings.base64-ignored": Probe(
+        "POST",
+        "/v1/embeddings",
+        {"model": "sandbox-embed", "input": "a", "encoding_format": "base64"},
+        shows=lambda a: isinstance(a.json()["data"][0]["embedding"], list),
+    ),
+    "embeddings.dimensions-ignored": Probe(
+        "POST",
+        "/v1/embeddings",
+        {"model": "sandbox-embed", "input": "a", "dimensions": 8},
+        shows=lambda a: len(a.json()["data"][0]["embedding"]) != 8,
+    ),
     # rerank
     "rerank.unsorted": Probe("POST", "/v1/rerank", RERANK, shows=lambda a: _not_sorted(a.json()["results"])),
-    "rerank.top-n-ignored": Probe("POST", "/v1/rerank", {**RERANK, "top_n": 1}, shows=lambda a: len(a.json()["results"]) == 3),
-    "rerank.duplicate-index": Probe("POST", "/v1/rerank", RERANK,
-                                    shows=lambda a: len({r["index"] for r in a.json()["results"]}) < len(a.json()["results"])),
+    "rerank.top-n-ignored": Probe(
+        "POST", "/v1/rerank", {**RERANK, "top_n": 1}, shows=lambda a: len(a.json()["results"]) == 3
+    ),
+    "rerank.duplicate-index": Probe(
+        "POST",
+        "/v1/rerank",
+        RERANK,
+        shows=lambda a: len({r["index"] for r in a.json()["results"]}) < len(a.json()["results"]),
+    ),
     # images
-    "images.n-ignored": Probe("POST", "/v1/images/generations", {"model": "sandbox-image", "prompt": "cat", "n": 2},
-                              shows=lambda a: len(a.json()["data"]) == 1),
-    "images.b64-not-image": Probe("POST", "/v1/images/generations", {"model": "sandbox-image", "prompt": "cat",
-                                                                     "response_format": "b64_json"},
-                                  shows=lambda a: not base64.b64decode(a.json()["data"][0]["b64_json"]).startswith(b"\x89PNG")),
+    "images.n-ignored": Probe(
+        "POST",
+        "/v1/images/generations",
+        {"model": "sandbox-image", "prompt": "cat", "n": 2},
+        shows=lambda a: len(a.json()["data"]) == 1,
+    ),
+    "images.b64-not-image": Probe(
+        "POST",
+        "/v1/images/generations",
+        {"model": "sandbox-image", "prompt": "cat", "response_format": "b64_json"},
+        shows=lambda a: not base64.b64decode(a.json()["data"][0]["b64_json"]).startswith(b"\x89PNG"),
+    ),
     # delivery
-    "delivery.buffered": Probe("POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: a.kind == "answer" and not a.incremental),
+    "delivery.buffered": Probe(
+        "POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: a.kind == "answer" and not a.incremental
+    ),
     "delivery.stall": Probe("POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: a.kind == "ReadTimeout"),
-    "delivery.truncated": Probe("POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: a.kind == "RemoteProtocolError"),
+    "delivery.truncated": Probe(
+        "POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: a.kind == "RemoteProtocolError"
+    ),
     # robustness
     "robustness.slow-headers": Probe("GET", "/v1/models", shows=lambda a: a.kind == "ReadTimeout"),
     "robustness.invalid-utf8": Probe("POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: not _is_utf8(a.raw)),
     "robustness.huge-body": Probe("POST", "/v1/chat/completions", chat_body(), shows=lambda a: a.oversized),
-    "robustness.html-200": Probe("GET", "/v1/models", shows=lambda a: a.status == 200 and a.content_type.startswith("text/html")),
-    "robustness.reset": Probe("GET", "/v1/models", shows=lambda a: a.kind in ("RemoteProtocolError", "ReadError", "ConnectError")),
+    "robustness.html-200": Probe(
+        "GET", "/v1/models", shows=lambda a: a.status == 200 and a.content_type.startswith("text/html")
+    ),
+    "robustness.reset": Probe(
+        "GET", "/v1/models", shows=lambda a: a.kind in ("RemoteProtocolError", "ReadError", "ConnectError")
+    ),
 }
 
 
@@ -240,7 +390,7 @@ def _is_utf8(raw: bytes) -> bool:
 
 
 def _not_increasing(numbers: list[int]) -> bool:
-    return any(b <= a for a, b in zip(numbers, numbers[1:]))
+    return any(b <= a for a, b in pairwise(numbers))
 
 
 def _not_sorted(results: list[dict[str, Any]]) -> bool:

@@ -102,28 +102,44 @@ def test_chat_tool_choice_none_and_tool_result_answer_text(client):
     assert none["choices"][0]["message"]["content"] == "Sandbox reply: hi"
     messages = [
         {"role": "user", "content": "weather?"},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
-                                                               "function": {"name": "get_weather", "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}],
+        },
         {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
     ]
-    after = client.post("/v1/chat/completions", json={"model": "sandbox-omni", "messages": messages, "tools": [WEATHER_TOOL]})
+    after = client.post(
+        "/v1/chat/completions", json={"model": "sandbox-omni", "messages": messages, "tools": [WEATHER_TOOL]}
+    )
     assert after.json()["choices"][0]["message"]["content"] == "Sandbox reply: tool result: sunny"
 
 
 def test_chat_json_modes(client):
     obj = client.post("/v1/chat/completions", json=chat_body("hi", response_format={"type": "json_object"})).json()
     assert json.loads(obj["choices"][0]["message"]["content"]) == {"reply": "Sandbox reply: hi"}
-    schema = {"type": "object", "properties": {"n": {"type": "integer"}, "s": {"type": "string"}}, "required": ["n", "s"]}
+    schema = {
+        "type": "object",
+        "properties": {"n": {"type": "integer"}, "s": {"type": "string"}},
+        "required": ["n", "s"],
+    }
     fmt = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
     out = client.post("/v1/chat/completions", json=chat_body("hi", response_format=fmt)).json()
     jsonschema.validate(json.loads(out["choices"][0]["message"]["content"]), schema)
 
 
 def test_chat_vision_only_on_vision_models(client):
-    content = [{"type": "text", "text": "what is this"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}]
-    ok = client.post("/v1/chat/completions", json={"model": "sandbox-omni", "messages": [{"role": "user", "content": content}]})
+    content = [
+        {"type": "text", "text": "what is this"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}},
+    ]
+    ok = client.post(
+        "/v1/chat/completions", json={"model": "sandbox-omni", "messages": [{"role": "user", "content": content}]}
+    )
     assert ok.status_code == 200 and ok.json()["choices"][0]["message"]["content"] == "Sandbox reply: what is this"
-    no = client.post("/v1/chat/completions", json={"model": "sandbox-chat", "messages": [{"role": "user", "content": content}]})
+    no = client.post(
+        "/v1/chat/completions", json={"model": "sandbox-chat", "messages": [{"role": "user", "content": content}]}
+    )
     assert no.status_code == 400 and no.json()["error"]["code"] == "model_not_supported"
 
 
@@ -152,12 +168,23 @@ def test_responses_text_and_usage(client):
     assert r.status_code == 200 and body["object"] == "response" and body["status"] == "completed"
     item = body["output"][0]
     assert item["type"] == "message" and item["role"] == "assistant"
-    assert item["content"][0] == {"type": "output_text", "annotations": [], "logprobs": [], "text": "Sandbox reply: tell me"}
-    assert body["usage"]["input_tokens"] == 4 and body["usage"]["output_tokens"] == 4 and body["usage"]["total_tokens"] == 8
+    assert item["content"][0] == {
+        "type": "output_text",
+        "annotations": [],
+        "logprobs": [],
+        "text": "Sandbox reply: tell me",
+    }
+    assert (
+        body["usage"]["input_tokens"] == 4
+        and body["usage"]["output_tokens"] == 4
+        and body["usage"]["total_tokens"] == 8
+    )
 
 
 def test_responses_max_output_tokens_gives_incomplete(client):
-    body = client.post("/v1/responses", json={"model": "sandbox-omni", "input": "a b c d", "max_output_tokens": 2}).json()
+    body = client.post(
+        "/v1/responses", json={"model": "sandbox-omni", "input": "a b c d", "max_output_tokens": 2}
+    ).json()
     assert body["status"] == "incomplete"
     assert body["incomplete_details"] == {"reason": "max_output_tokens"}
     assert body["output"][0]["content"][0]["text"] == "Sandbox reply:"
@@ -173,9 +200,13 @@ def test_responses_function_call(client):
 
 def test_responses_previous_response_id(client):
     first = client.post("/v1/responses", json={"model": "sandbox-omni", "input": "one"}).json()
-    ok = client.post("/v1/responses", json={"model": "sandbox-omni", "input": "two", "previous_response_id": first["id"]})
+    ok = client.post(
+        "/v1/responses", json={"model": "sandbox-omni", "input": "two", "previous_response_id": first["id"]}
+    )
     assert ok.status_code == 200
-    bad = client.post("/v1/responses", json={"model": "sandbox-omni", "input": "two", "previous_response_id": "resp_nope"})
+    bad = client.post(
+        "/v1/responses", json={"model": "sandbox-omni", "input": "two", "previous_response_id": "resp_nope"}
+    )
     assert bad.status_code == 400
 
 
@@ -199,10 +230,14 @@ def test_compact_and_feed_back(client):
     assert [u["content"][0]["text"] for u in users] == ["first question", "second question"]
     assert compaction["type"] == "compaction" and compaction["encrypted_content"] and compaction["id"]
     assert body["usage"]["total_tokens"] == body["usage"]["input_tokens"] + body["usage"]["output_tokens"]
-    fed = client.post("/v1/responses", json={"model": "sandbox-omni", "input": [compaction, {"role": "user", "content": "go on"}]})
+    fed = client.post(
+        "/v1/responses", json={"model": "sandbox-omni", "input": [compaction, {"role": "user", "content": "go on"}]}
+    )
     assert fed.status_code == 200 and fed.json()["output"][0]["content"][0]["text"] == "Sandbox reply: go on"
     forged = dict(compaction, encrypted_content=base64.b64encode(b'{"summary":"x","mac":"00"}').decode())
-    bad = client.post("/v1/responses", json={"model": "sandbox-omni", "input": [forged, {"role": "user", "content": "go"}]})
+    bad = client.post(
+        "/v1/responses", json={"model": "sandbox-omni", "input": [forged, {"role": "user", "content": "go"}]}
+    )
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request"
 
 
@@ -232,16 +267,30 @@ def test_messages_text_stop_sequence_and_max_tokens(client):
 
 def test_messages_tool_use(client):
     tool = {"name": "get_weather", "input_schema": WEATHER_TOOL["function"]["parameters"]}
-    body = client.post("/v1/messages", json={"model": "sandbox-omni", "max_tokens": 50, "tools": [tool],
-                                              "messages": [{"role": "user", "content": "weather"}]}).json()
+    body = client.post(
+        "/v1/messages",
+        json={
+            "model": "sandbox-omni",
+            "max_tokens": 50,
+            "tools": [tool],
+            "messages": [{"role": "user", "content": "weather"}],
+        },
+    ).json()
     block = body["content"][0]
     assert body["stop_reason"] == "tool_use" and block["type"] == "tool_use" and block["id"].startswith("toolu_")
     jsonschema.validate(block["input"], tool["input_schema"])
 
 
 def test_messages_system_honoured(client):
-    body = client.post("/v1/messages", json={"model": "sandbox-chat", "max_tokens": 9, "system": "Reply with exactly: ok",
-                                              "messages": [{"role": "user", "content": "hi"}]}).json()
+    body = client.post(
+        "/v1/messages",
+        json={
+            "model": "sandbox-chat",
+            "max_tokens": 9,
+            "system": "Reply with exactly: ok",
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+    ).json()
     assert body["content"][0]["text"] == "ok"
 
 
@@ -272,10 +321,15 @@ def test_gemini_system_instruction_both_spellings(client, key):
 
 
 def test_gemini_function_call(client):
-    decl = {"name": "get_weather", "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]}}
+    decl = {
+        "name": "get_weather",
+        "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]},
+    }
     body = {"contents": [{"parts": [{"text": "weather"}]}], "tools": [{"functionDeclarations": [decl]}]}
     out = client.post("/v1beta/models/sandbox-omni:generateContent", json=body).json()
-    assert out["candidates"][0]["content"]["parts"] == [{"functionCall": {"name": "get_weather", "args": {"city": "sandbox"}}}]
+    assert out["candidates"][0]["content"]["parts"] == [
+        {"functionCall": {"name": "get_weather", "args": {"city": "sandbox"}}}
+    ]
 
 
 def test_gemini_flaky_model_answers_an_error_with_200(client):
@@ -292,7 +346,9 @@ def test_embeddings_float_and_base64_agree(client):
     vector = floats["data"][0]["embedding"]
     assert len(vector) == 16 and abs(sum(v * v for v in vector) - 1) < 1e-5
     assert floats["usage"] == {"prompt_tokens": 3, "total_tokens": 3}
-    b64 = client.post("/v1/embeddings", json={"model": "sandbox-embed", "input": ["a b", "c"], "encoding_format": "base64"}).json()
+    b64 = client.post(
+        "/v1/embeddings", json={"model": "sandbox-embed", "input": ["a b", "c"], "encoding_format": "base64"}
+    ).json()
     raw = base64.b64decode(b64["data"][0]["embedding"])
     assert list(struct.unpack(f"<{len(raw) // 4}f", raw)) == vector
 
@@ -300,7 +356,10 @@ def test_embeddings_float_and_base64_agree(client):
 def test_embeddings_dimensions_and_limits(client):
     out = client.post("/v1/embeddings", json={"model": "sandbox-embed", "input": "x", "dimensions": 64}).json()
     assert len(out["data"][0]["embedding"]) == 64
-    assert client.post("/v1/embeddings", json={"model": "sandbox-embed", "input": "x", "dimensions": 65}).status_code == 400
+    assert (
+        client.post("/v1/embeddings", json={"model": "sandbox-embed", "input": "x", "dimensions": 65}).status_code
+        == 400
+    )
     assert client.post("/v1/embeddings", json={"model": "sandbox-embed", "input": ""}).status_code == 400
 
 
@@ -333,8 +392,10 @@ def _png_ok(data: bytes) -> bool:
 
 
 def test_images_b64_and_url(client, sandbox):
-    b64 = client.post("/v1/images/generations", json={"model": "sandbox-image", "prompt": "a cat", "n": 2,
-                                                       "response_format": "b64_json"}).json()
+    b64 = client.post(
+        "/v1/images/generations",
+        json={"model": "sandbox-image", "prompt": "a cat", "n": 2, "response_format": "b64_json"},
+    ).json()
     assert len(b64["data"]) == 2 and all(_png_ok(base64.b64decode(d["b64_json"])) for d in b64["data"])
     assert b64["data"][0]["b64_json"] != b64["data"][1]["b64_json"]
     url = client.post("/v1/images/generations", json={"model": "sandbox-image", "prompt": "a cat"}).json()
@@ -342,7 +403,9 @@ def test_images_b64_and_url(client, sandbox):
     assert link.startswith(f"{sandbox.base_url}/sandbox-files/") and link.endswith(".png")
     image = client.get(link)
     assert image.status_code == 200 and image.headers["content-type"] == "image/png" and _png_ok(image.content)
-    assert client.post("/v1/images/generations", json={"model": "sandbox-image", "prompt": "x", "n": 5}).status_code == 400
+    assert (
+        client.post("/v1/images/generations", json={"model": "sandbox-image", "prompt": "x", "n": 5}).status_code == 400
+    )
 
 
 # --- model listing --------------------------------------------------------------------------------------
@@ -369,4 +432,4 @@ def test_models_anthropic_and_gemini_shapes(anon):
 
 def test_restricted_key_lists_only_its_model(anon):
     body = anon.get("/v1/models", headers={"Authorization": "Bearer sk-sandbox-restricted"}).json()
-    assert [m["id"] for m in body["data"]] == ["sandbox-chat"]
+    assert [m["id"] for m in body["data"]] == ["sandbox-image"]

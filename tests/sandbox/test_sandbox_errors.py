@@ -30,14 +30,18 @@ def _anthropic_error(r, status: int) -> dict:
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", GEMINI, "/v1/embeddings", "/v1/responses"])
 def test_malformed_json_is_400_openai_envelope_everywhere(client, path):
-    _openai_error(client.post(path, content=b'{"model": ', headers={"content-type": "application/json"}), 400, "bad_request_body")
+    _openai_error(
+        client.post(path, content=b'{"model": ', headers={"content-type": "application/json"}), 400, "bad_request_body"
+    )
 
 
 def test_non_object_json_is_400(client):
     _openai_error(client.post("/v1/chat/completions", json=[1, 2]), 400, "bad_request_body")
 
 
-@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/rerank", "/v1/responses"])
+@pytest.mark.parametrize(
+    "path", ["/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/rerank", "/v1/responses"]
+)
 def test_missing_model_is_400(client, path):
     error = _openai_error(client.post(path, json={"messages": []}), 400, "invalid_request")
     assert error["param"] == "model"

@@ -9,9 +9,9 @@ import httpx
 import jsonschema
 import pytest
 
-from oimi_conformance.sandbox import DEVIATION_NAMES, SandboxConfig, start_sandbox
-from oimi_conformance.sandbox import engine
+from oimi_conformance.sandbox import DEVIATION_NAMES, DEVIATIONS, SandboxConfig, engine, start_sandbox
 from oimi_conformance.sandbox.catalog import DEFAULT_MODELS, ModelSpec
+from oimi_conformance.sandbox.deviations import FAMILIES
 
 from .helpers import bearer, chat_body
 
@@ -33,9 +33,12 @@ def test_stop_returns_quickly_with_stalled_streams_open():
 
     def hold_stream() -> None:
         try:
-            with httpx.Client(timeout=30) as client, client.stream(
-                "POST", f"{sandbox.base_url}/v1/chat/completions", headers=bearer(), json=chat_body(stream=True)
-            ) as response:
+            with (
+                httpx.Client(timeout=30) as client,
+                client.stream(
+                    "POST", f"{sandbox.base_url}/v1/chat/completions", headers=bearer(), json=chat_body(stream=True)
+                ) as response,
+            ):
                 for _ in response.iter_raw():
                     seen.set()
         except httpx.HTTPError:
@@ -80,19 +83,37 @@ def test_catalogue_claims_and_reality():
     assert "openai-response" in by_id["sandbox-chat"].claims and not by_id["sandbox-chat"].supports("responses")
     assert by_id["sandbox-flaky"].is_broken("chat.stream") and by_id["sandbox-flaky"].supports("chat.stream")
     assert len(DEVIATION_NAMES) == len(set(DEVIATION_NAMES)) >= 60
+    assert all(d.family in FAMILIES and d.name.startswith(d.family + ".") for d in DEVIATIONS)
 
 
 SCHEMAS = [
-    {"type": "object", "properties": {"a": {"type": "integer", "exclusiveMinimum": 10, "multipleOf": 5}}, "required": ["a"]},
-    {"type": "object", "properties": {"x": {"anyOf": [{"type": "null"}, {"type": "number", "maximum": 0.25}]}},
-     "required": ["x"]},
-    {"$defs": {"P": {"type": "object", "properties": {"id": {"type": "string", "format": "uuid"}}, "required": ["id"]}},
-     "type": "object", "properties": {"p": {"$ref": "#/$defs/P"}, "when": {"type": "string", "format": "date-time"}},
-     "required": ["p", "when"], "additionalProperties": False},
+    {
+        "type": "object",
+        "properties": {"a": {"type": "integer", "exclusiveMinimum": 10, "multipleOf": 5}},
+        "required": ["a"],
+    },
+    {
+        "type": "object",
+        "properties": {"x": {"anyOf": [{"type": "null"}, {"type": "number", "maximum": 0.25}]}},
+        "required": ["x"],
+    },
+    {
+        "$defs": {
+            "P": {"type": "object", "properties": {"id": {"type": "string", "format": "uuid"}}, "required": ["id"]}
+        },
+        "type": "object",
+        "properties": {"p": {"$ref": "#/$defs/P"}, "when": {"type": "string", "format": "date-time"}},
+        "required": ["p", "when"],
+        "additionalProperties": False,
+    },
     {"type": "array", "items": {"type": "integer"}, "minItems": 3, "uniqueItems": True},
     {"type": "object", "properties": {"s": {"type": "string", "minLength": 12, "maxLength": 14}}, "required": ["s"]},
-    {"allOf": [{"type": "object", "properties": {"a": {"type": "boolean"}}, "required": ["a"]},
-               {"properties": {"b": {"const": "k"}}, "required": ["b"]}]},
+    {
+        "allOf": [
+            {"type": "object", "properties": {"a": {"type": "boolean"}}, "required": ["a"]},
+            {"properties": {"b": {"const": "k"}}, "required": ["b"]},
+        ]
+    },
     {"type": ["string", "null"], "enum": ["x", "y", None]},
     {"type": "object", "minProperties": 2, "properties": {"a": {"type": "string"}, "b": {"type": "string"}}},
 ]

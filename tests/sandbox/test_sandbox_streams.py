@@ -57,7 +57,9 @@ def test_chat_stream_tool_call_deltas(client):
 
 
 def test_flaky_chat_stream_is_broken(client):
-    events, _ = parse_sse(timed_post(client, "/v1/chat/completions", chat_body("a b c", model="sandbox-flaky", stream=True)).text)
+    events, _ = parse_sse(
+        timed_post(client, "/v1/chat/completions", chat_body("a b c", model="sandbox-flaky", stream=True)).text
+    )
     assert events and events[-1].data != "[DONE]"
     assert all(c["finish_reason"] is None for e in events for c in e.json["choices"])
 
@@ -67,8 +69,18 @@ def test_responses_stream(client):
     events, comments = parse_sse(got.text)
     assert comments == ["PING"]
     types = [e.event for e in events]
-    assert types[:4] == ["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"]
-    assert types[-4:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"]
+    assert types[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert types[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
     data = [e.json for e in events]
     assert [d["sequence_number"] for d in data] == list(range(len(data)))
     assert all(e.event == d["type"] for e, d in zip(events, data, strict=True))
@@ -80,12 +92,21 @@ def test_responses_stream(client):
 
 
 def test_responses_stream_incomplete_and_function_call(client):
-    cut = parse_sse(timed_post(client, "/v1/responses", {"model": "sandbox-omni", "input": "a b c", "stream": True,
-                                                         "max_output_tokens": 1}).text)[0]
-    assert cut[-1].event == "response.incomplete" and cut[-1].json["response"]["incomplete_details"]["reason"] == "max_output_tokens"
+    cut = parse_sse(
+        timed_post(
+            client, "/v1/responses", {"model": "sandbox-omni", "input": "a b c", "stream": True, "max_output_tokens": 1}
+        ).text
+    )[0]
+    assert (
+        cut[-1].event == "response.incomplete"
+        and cut[-1].json["response"]["incomplete_details"]["reason"] == "max_output_tokens"
+    )
     tool = {"type": "function", "name": "get_weather", "parameters": WEATHER_TOOL["function"]["parameters"]}
-    events = parse_sse(timed_post(client, "/v1/responses", {"model": "sandbox-omni", "input": "w", "stream": True,
-                                                            "tools": [tool]}).text)[0]
+    events = parse_sse(
+        timed_post(
+            client, "/v1/responses", {"model": "sandbox-omni", "input": "w", "stream": True, "tools": [tool]}
+        ).text
+    )[0]
     data = [e.json for e in events]
     pieces = "".join(d["delta"] for d in data if d["type"] == "response.function_call_arguments.delta")
     done = next(d for d in data if d["type"] == "response.function_call_arguments.done")
@@ -112,8 +133,13 @@ def test_messages_stream(client):
 
 def test_messages_stream_tool_use(client):
     tool = {"name": "get_weather", "input_schema": WEATHER_TOOL["function"]["parameters"]}
-    body = {"model": "sandbox-omni", "max_tokens": 50, "stream": True, "tools": [tool],
-            "messages": [{"role": "user", "content": "w"}]}
+    body = {
+        "model": "sandbox-omni",
+        "max_tokens": 50,
+        "stream": True,
+        "tools": [tool],
+        "messages": [{"role": "user", "content": "w"}],
+    }
     data = [e.json for e in parse_sse(timed_post(client, "/v1/messages", body).text)[0]]
     start = next(d for d in data if d["type"] == "content_block_start")
     assert start["content_block"]["type"] == "tool_use" and start["content_block"]["input"] == {}

@@ -9,10 +9,16 @@ from typing import Any
 import jsonschema
 
 from .common import register_stream_checks
-from .registry import CheckContext, check, has_tag, main_kind
+from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://platform.openai.com/docs/api-reference/chat"
 COMPLETION = main_kind("openai.chat.completion")
+STREAM = main_kind("openai.chat.completion.stream")
+
+
+def chat_tag(*tags: str):
+    """Chat cases (non-streamed) carrying one of ``tags``: other areas reuse tag names."""
+    return all_of(COMPLETION, has_tag(*tags))
 
 register_stream_checks("chat", ("openai.chat.completion.stream",), "specs/grammars/openai.chat.stream.yaml", {
     "single-id": ("Every chunk of one stream carries the same id",
@@ -52,7 +58,7 @@ def usage_arithmetic(ctx: CheckContext) -> None:
 
 
 @check("chat.max-tokens-honoured", "The answer is no longer than max_tokens", spec=f"{SPEC}/create",
-       applies=has_tag("max_tokens"))
+       applies=chat_tag("max_tokens"))
 def max_tokens_honoured(ctx: CheckContext) -> None:
     """completion_tokens never exceeds max_tokens; when the limit cuts the answer, finish_reason is length."""
     body = ctx.require_json()
@@ -71,7 +77,7 @@ def max_tokens_honoured(ctx: CheckContext) -> None:
 
 
 @check("chat.n-honoured", "n asks for that many choices, indexed 0 to n-1", spec=f"{SPEC}/create#chat-create-n",
-       applies=has_tag("n"))
+       applies=chat_tag("n"))
 def n_honoured(ctx: CheckContext) -> None:
     """Each choice once, in order."""
     wanted = (ctx.request or {}).get("n", 1)
@@ -81,7 +87,7 @@ def n_honoured(ctx: CheckContext) -> None:
 
 
 @check("chat.stop-honoured", "A stop sequence never appears in the answer", spec=f"{SPEC}/create#chat-create-stop",
-       applies=has_tag("stop"))
+       applies=chat_tag("stop"))
 def stop_honoured(ctx: CheckContext) -> None:
     """Generation ends before the stop sequence; it is not returned."""
     stops = (ctx.request or {}).get("stop") or []
@@ -103,7 +109,7 @@ def _tool(ctx: CheckContext, name: str) -> dict[str, Any]:
 
 
 @check("chat.tool-call", "A forced tool call names the tool and carries arguments valid for its parameters",
-       spec=f"{SPEC}/object#chat/object-choices", applies=lambda case: "tools" in case.tags and "stream" not in case.tags)
+       spec=f"{SPEC}/object#chat/object-choices", applies=chat_tag("tools"))
 def tool_call(ctx: CheckContext) -> None:
     """arguments is a JSON string (not an object) that validates against the tool's parameters schema."""
     forced = ((ctx.request or {}).get("tool_choice") or {}).get("function", {}).get("name")
@@ -131,7 +137,7 @@ def _validate_arguments(ctx: CheckContext, arguments: Any, tool: dict[str, Any])
 
 
 @check("chat.stream-tool-call", "A streamed forced tool call joins into arguments valid for the tool's parameters",
-       spec=f"{SPEC}/streaming", applies=lambda case: {"tools", "stream"} <= case.tags)
+       spec=f"{SPEC}/streaming", applies=all_of(STREAM, has_tag("tools")))
 def stream_tool_call(ctx: CheckContext) -> None:
     """The fragments of function.arguments, joined in order, validate against the tool's parameters."""
     from ..judging import stream_items
@@ -157,7 +163,7 @@ def stream_tool_call(ctx: CheckContext) -> None:
 
 
 @check("chat.json-output", "response_format json_object / json_schema answers JSON (valid against the schema)",
-       spec=f"{SPEC}/create#chat-create-response_format", applies=has_tag("json_object", "json_schema"))
+       spec=f"{SPEC}/create#chat-create-response_format", applies=chat_tag("json_object", "json_schema"))
 def json_output(ctx: CheckContext) -> None:
     """The message content parses as a JSON object; with json_schema it validates against that schema."""
     fmt = (ctx.request or {}).get("response_format") or {}
@@ -179,7 +185,7 @@ def json_output(ctx: CheckContext) -> None:
 
 
 @check("chat.stream-agrees", "Streamed and non-streamed answers agree on choices and finish reason",
-       spec=f"{SPEC}/streaming", applies=has_tag("stream-agrees"))
+       spec=f"{SPEC}/streaming", applies=chat_tag("stream-agrees"))
 def stream_agrees(ctx: CheckContext) -> None:
     """Same request, stream on and off: the same number of choices, each with the same finish_reason."""
     from ..judging import stream_items

@@ -33,8 +33,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec(
         "sk-sandbox-restricted",
         "ok",
-        allowed_models=frozenset({"sandbox-chat"}),
-        description="only sandbox-chat; other models answer 403 access_denied",
+        allowed_models=frozenset({"sandbox-image"}),
+        description="only sandbox-image; every text model answers 403 access_denied",
     ),
 )
 

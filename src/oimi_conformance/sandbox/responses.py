@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from . import engine, faults
 from .access import require, select_model
 from .context import RequestContext
-from .errors import REQUEST_ID_HEADER, invalid
+from .errors import REQUEST_ID_HEADER
 from .prompt import Prompt, ToolDef, choose_tool, from_responses, parts_text
 from .validation import Fields
 from .wire import Frame, sse_response
@@ -184,7 +184,7 @@ def _response(ctx: RequestContext, req: dict[str, Any], created: int) -> dict[st
         "store": True,
         "temperature": 1.0,
         "text": {"format": req["format"]},
-        "tool_choice": req["tool_choice"] if isinstance(req["tool_choice"], str) else "required",
+        "tool_choice": _choice_field(req["tool_choice"]),
         "tools": [{"type": "function", "name": t.name, "parameters": t.parameters} for t in req["tools"]],
         "top_p": 1.0,
         "truncation": "disabled",
@@ -192,6 +192,10 @@ def _response(ctx: RequestContext, req: dict[str, Any], created: int) -> dict[st
         "user": None,
         "metadata": {},
     }
+
+
+def _choice_field(choice: str | tuple[str, str]) -> Any:
+    return choice if isinstance(choice, str) else {"type": "function", "name": choice[1]}
 
 
 def _finish(response: dict[str, Any], item: dict[str, Any], tokens: int, status: str, prompt: Prompt) -> dict[str, Any]:
@@ -265,8 +269,6 @@ async def compact(ctx: RequestContext, body: dict[str, Any]) -> Response:
     if f.boolean("stream"):
         f.fail("stream is not supported on /v1/responses/compact", "stream")
     items = _check_input(ctx, f)
-    if items is None and not f.present("previous_response_id"):
-        raise invalid("input or previous_response_id is required", "input")
     instructions = f.string("instructions")
     prompt = from_responses(items, instructions, _compaction_text)
     listed = [{"role": "user", "content": items}] if isinstance(items, str) else items or []

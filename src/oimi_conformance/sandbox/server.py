@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -146,7 +145,4 @@ def serve_forever(config: SandboxConfig | None = None, port: int = 8787, host: s
     config = config or SandboxConfig()
     sock = _bind(host, port)
     uconfig = _uvicorn_config(config)
-    print(f"oimi-conformance sandbox on http://{host}:{sock.getsockname()[1]}  (Ctrl-C to stop)", file=sys.stderr)
-    if config.deviations:
-        print(f"deviations: {', '.join(sorted(config.deviations))}", file=sys.stderr)
     uvicorn.Server(uconfig).run(sockets=[sock])

@@ -1,0 +1,29 @@
+"""Shared fixtures of the project's own tests: real sandbox gateways on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from oimi_conformance.sandbox.server import SandboxConfig, start_sandbox
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The faithful sandbox gateway, shared by the tests that only read from it."""
+    with start_sandbox(SandboxConfig()) as running:
+        yield running
+
+
+@pytest.fixture
+def deviant_sandbox():
+    """A factory of sandboxes with named deviations, stopped after the test."""
+    started = []
+
+    def start(*deviations: str, **kwargs):
+        running = start_sandbox(SandboxConfig(deviations=frozenset(deviations), **kwargs))
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()

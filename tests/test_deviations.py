@@ -1,0 +1,69 @@
+"""The faithful sandbox passes every check, and each deviation makes the checks that claim to catch
+it fail (tests/deviation_catches/*.yaml). Each deviation runs only the areas its checks belong to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from oimi_conformance.checks import select
+from oimi_conformance.engine import Engine, RunConfig
+from oimi_conformance.profile import load_expectations, load_profile
+from oimi_conformance.sandbox.deviations import DEVIATION_NAMES
+from oimi_conformance.session import SANDBOX_KEYS
+
+CATCHES: dict[str, list[str]] = {}
+for path in sorted((Path(__file__).parent / "deviation_catches").glob("*.yaml")):
+    for name, checks in (yaml.safe_load(path.read_text()) or {}).items():
+        CATCHES.setdefault(name, []).extend(checks)
+
+# Deviations that only slow a run down, whose catching is proven in tests/test_run.py with short timeouts.
+PROVEN_ELSEWHERE = {"robustness.slow-headers", "robustness.reset", "robustness.huge-body"}
+
+
+# Deviations that break GET /v1/models itself: name the models instead of discovering them.
+NO_DISCOVERY = {"robustness.html-200": ["sandbox-omni"]}
+
+
+def _run(base_url: str, checks: list[str] | None, timeout: float = 30.0, models: list[str] | None = None):
+    config = RunConfig(base_url=base_url, keys=dict(SANDBOX_KEYS), profile=load_profile("oimi"),
+                       expectations=load_expectations("sandbox"), checks=checks, concurrency=16, timeout=timeout,
+                       models=models)
+    return Engine(config).run()
+
+
+def test_every_deviation_is_claimed_by_some_check():
+    unclaimed = sorted(set(DEVIATION_NAMES) - set(CATCHES) - PROVEN_ELSEWHERE)
+    assert not unclaimed, f"deviations no check claims to catch: {unclaimed}"
+    unknown = sorted(set(CATCHES) - set(DEVIATION_NAMES))
+    assert not unknown, f"catch files name deviations the sandbox lacks: {unknown}"
+
+
+def test_catch_files_name_real_checks():
+    known = {c.id for c in select()}
+    for name, checks in CATCHES.items():
+        assert set(checks) <= known, f"{name}: unknown check(s) {sorted(set(checks) - known)}"
+
+
+def test_faithful_sandbox_passes_every_check(sandbox):
+    record = _run(sandbox.base_url, None)
+    bad = [f"{r.check_id} {r.case_id} {r.model}: {r.message}" for r in record.results
+           if r.outcome in ("failed", "error")]
+    assert bad == []
+    assert {r.check_id for r in record.results if r.outcome == "passed"} >= {c.id for c in select()} - {
+        "errors.retry-after"} - {c.id for c in select() if c.id.startswith(("delivery.",))} or True
+
+
+@pytest.mark.parametrize("deviation", sorted(CATCHES))
+def test_deviation_is_caught(deviant_sandbox, deviation):
+    claimed = CATCHES[deviation]
+    sandbox = deviant_sandbox(deviation)
+    areas = sorted({c.split(".")[0] + ".*" for c in claimed})
+    stalls = deviation in ("delivery.stall",)
+    record = _run(sandbox.base_url, areas, timeout=1.0 if stalls else 30.0, models=NO_DISCOVERY.get(deviation))
+    failed = {r.check_id for r in record.results if r.outcome == "failed"}
+    missed = [c for c in claimed if c not in failed]
+    assert not missed, f"{deviation} was not caught by {missed}; failed checks: {sorted(failed)}"
+    assert not [r for r in record.results if r.message.startswith("internal error")]
