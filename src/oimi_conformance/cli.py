@@ -86,7 +86,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         prepared.close()
         raise
     argv = [str(_suites_dir()), "-p", "no:cacheprovider", "--rootdir", str(_suites_dir()), "-o", "addopts=",
-            "-q" if args.quiet else "-rfE", "--tb=short", *args.pytest_args]
+            "-q" if args.quiet else "-rfE", "--tb=short", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            *(["-k", args.keyword] if args.keyword else []), *args.pytest_args]
     try:
         code = pytest.main(argv, plugins=[prepared])
     finally:
@@ -162,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--report-dir", default="reports/latest", help="where results.json goes (default: reports/latest)")
     r.add_argument("--target-name", help="the target's name in reports")
     r.add_argument("--sandbox-deviation", action="append", help="with the embedded sandbox: a named deviation")
+    r.add_argument("-k", dest="keyword", help="pytest -k expression over test ids (check@case[model])")
     r.add_argument("-q", "--quiet", action="store_true", help="less output")
     r.add_argument("pytest_args", nargs="*", help="after --: arguments passed to pytest (e.g. -- -k chat -x)")
     r.set_defaults(func=_cmd_run)

@@ -209,15 +209,19 @@ class Engine:
         """Select checks, discover models, plan cases: every (check, case run) pair to judge."""
         self.checks = select(self.config.checks, self.config.exclude_checks)
         self.models = asyncio.run(self._with_transport(self.discover()))
-        self.runs = plan_runs(self.models, self.config.keys, case_patterns=self.config.cases)
+        planned = plan_runs(self.models, self.config.keys, case_patterns=self.config.cases)
+        # a case no selected check judges is not worth a request
+        self.runs = [r for r in planned if any(c.applies(r.case) for c in self.checks)]
         self.facts = {"models": {m.id: sorted(m.claims) if m.claims is not None else None for m in self.models}}
         return [(check, run) for run in self.runs for check in self.checks if check.applies(run.case)]
 
-    def exchange(self) -> None:
-        """Send every planned request (once, concurrently, within budget)."""
+    def exchange(self, only: set[int] | None = None) -> None:
+        """Send every planned request (once, concurrently, within budget); ``only``: the ids (``id()``)
+        of the case runs still selected, e.g. after pytest's ``-k`` deselected the rest."""
         if not self.exchanged:
             self.exchanged = True
-            asyncio.run(self._with_transport(self.exchange_all(self.runs)))
+            runs = [r for r in self.runs if only is None or id(r) in only]
+            asyncio.run(self._with_transport(self.exchange_all(runs)))
 
     def record(self, results: list[CheckResult]) -> RunRecord:
         exchanges = {e.id: e.as_dict() for run in self.runs for e in run.exchanges.values()}

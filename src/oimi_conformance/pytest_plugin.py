@@ -99,6 +99,7 @@ class PreparedRun:
         self.error: str | None = None
         self.exchange_dicts: dict[str, Any] | None = None
         self.reporter: Any = None
+        self.selected: set[int] | None = None  # case runs of the collected items, after -k and deselection
 
     def prepare(self) -> None:
         if self.engine is not None:
@@ -153,12 +154,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("oimi_item", pairs, ids=[f"{c.id}@{r.id}" for c, r in pairs])
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    run = session.config.stash.get(_RUN_KEY, None)
+    if run is None or run.engine is None:
+        return
+    run.selected = {id(item.callspec.params["oimi_item"][1]) for item in session.items
+                    if hasattr(item, "callspec") and "oimi_item" in item.callspec.params}
+
+
 @pytest.fixture
 def oimi_result(request: pytest.FixtureRequest, oimi_item: Any) -> CheckResult:
     """The judged result of this item's check on its case; a transport fault is a pytest *error*."""
     run = _run(request.config)
     check, case_run = oimi_item
-    run.engine.exchange()
+    run.engine.exchange(run.selected)
     result = run.engine.judge_one(check, case_run, run.engine.facts)
     run.results[f"{check.id}@{case_run.id}"] = result
     request.node.user_properties.extend([("check_id", result.check_id), ("case_id", result.case_id),
