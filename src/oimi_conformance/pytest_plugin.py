@@ -158,8 +158,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     run = session.config.stash.get(_RUN_KEY, None)
     if run is None or run.engine is None:
         return
-    run.selected = {id(item.callspec.params["oimi_item"][1]) for item in session.items
-                    if hasattr(item, "callspec") and "oimi_item" in item.callspec.params}
+    params = [item.callspec.params.get("oimi_item") for item in session.items if hasattr(item, "callspec")]
+    run.selected = {id(p[1]) for p in params if isinstance(p, tuple)}  # an empty parametrization gives NotSet
 
 
 @pytest.fixture

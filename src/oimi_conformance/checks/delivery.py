@@ -8,7 +8,7 @@ from .registry import CheckContext, check
 
 SPEC = "gateway-facts.md#Streaming; https://html.spec.whatwg.org/multipage/server-sent-events.html"
 FIRST_EVENT_LIMIT = 20.0  # seconds; a stalled stream is cut by the idle timeout before this matters
-MIN_SPREAD = 0.002  # seconds between first and last event below which a stream counts as one burst
+MIN_SPREAD = 0.005  # seconds between first and last event below which a stream counts as one burst
 
 
 def _is_stream(case) -> bool:

@@ -8,7 +8,7 @@ import math
 import struct
 from typing import Any
 
-from .registry import CheckContext, check, has_tag, main_kind
+from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://platform.openai.com/docs/api-reference/embeddings"
 EMBEDDINGS = main_kind("openai.embeddings")
@@ -99,7 +99,8 @@ def consistent_dimensions(ctx: CheckContext) -> None:
 
 
 @check("embeddings.base64-decodes", "encoding_format base64 answers little-endian float32 bytes equal to the "
-       "float answer", spec=f"{SPEC}/create#embeddings-create-encoding_format", applies=has_tag("base64"))
+       "float answer", spec=f"{SPEC}/create#embeddings-create-encoding_format",
+       applies=all_of(EMBEDDINGS, has_tag("base64")))
 def base64_decodes(ctx: CheckContext) -> None:
     """Each embedding of the base64 answer is a base64 string of n*4 bytes, n float32 values (little-endian, as
     openai-python decodes them with numpy.frombuffer(dtype="float32")) equal to the float answer within a

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from .common import register_stream_checks
-from .registry import CheckContext, check, has_tag, main_kind
+from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://ai.google.dev/api/generate-content"
 WHOLE = "gemini.generate_content"
@@ -122,7 +122,7 @@ def usage_arithmetic(ctx: CheckContext) -> None:
 
 
 @check("gemini.max-output-tokens-honoured", "The answer is no longer than generationConfig.maxOutputTokens",
-       spec=f"{SPEC}#generationconfig", applies=has_tag("max_output_tokens"))
+       spec=f"{SPEC}#generationconfig", applies=all_of(ANY_ANSWER, has_tag("max_output_tokens")))
 def max_output_tokens_honoured(ctx: CheckContext) -> None:
     """candidatesTokenCount never exceeds maxOutputTokens; under a tight limit the finishReason is MAX_TOKENS
     (or STOP for an answer that short)."""

@@ -9,7 +9,7 @@ import struct
 from typing import Any
 from urllib.parse import urlsplit
 
-from .registry import CheckContext, check, has_tag, main_kind
+from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://platform.openai.com/docs/api-reference/images"
 IMAGES = main_kind("openai.images")
@@ -57,7 +57,7 @@ def n_honoured(ctx: CheckContext) -> None:
 
 
 @check("images.b64-is-image", "response_format b64_json answers base64 of a real image",
-       spec=f"{SPEC}/object#images/object-data", applies=has_tag("b64_json"))
+       spec=f"{SPEC}/object#images/object-data", applies=all_of(IMAGES, has_tag("b64_json")))
 def b64_is_image(ctx: CheckContext) -> None:
     """Every item has b64_json that decodes (strict base64) to PNG, JPEG, WEBP or GIF bytes; a PNG has a
     valid IHDR with width and height above 0."""
@@ -79,7 +79,7 @@ def b64_is_image(ctx: CheckContext) -> None:
 
 
 @check("images.url-present", "response_format url answers an absolute http(s) URL per image",
-       spec=f"{SPEC}/object#images/object-data", applies=has_tag("url"))
+       spec=f"{SPEC}/object#images/object-data", applies=all_of(IMAGES, has_tag("url")))
 def url_present(ctx: CheckContext) -> None:
     """Every item has a url with scheme http or https and a host (not fetched)."""
     data = _data(ctx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .registry import CheckContext, check, has_tag, main_kind
+from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://jina.ai/reranker/; https://docs.cohere.com/reference/rerank"
 RERANK = main_kind("rerank")
@@ -73,7 +73,7 @@ def top_n_honoured(ctx: CheckContext) -> None:
 
 
 @check("rerank.documents-returned", "return_documents true returns each result's document text",
-       spec=SPEC, applies=has_tag("return_documents"))
+       spec=SPEC, applies=all_of(RERANK, has_tag("return_documents")))
 def documents_returned(ctx: CheckContext) -> None:
     """With return_documents each result carries its document (a string or {text}) equal to the input
     document at its index."""

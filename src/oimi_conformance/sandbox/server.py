@@ -36,7 +36,7 @@ class SandboxConfig:
 
     deviations: frozenset[str] = field(default_factory=frozenset)
     latency_s: float = 0.0
-    stream_interval_s: float = 0.005
+    stream_interval_s: float = 0.02  # like a fast model; wide enough to measure delivery on a busy client
     models: tuple[ModelSpec, ...] | None = None
     extra_models: int = 0
 
