@@ -1,4 +1,6 @@
-"""Authentication, per endpoint family and credential style. One test item per (check, case, model); see docs/checks.md."""
+"""Authentication, per endpoint family and credential style.
+
+One test item per (check, case, model); see docs/checks.md."""
 
 from oimi_conformance.pytest_plugin import assert_check
 

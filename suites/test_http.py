@@ -1,4 +1,6 @@
-"""HTTP status, content type and body schema of every answer. One test item per (check, case, model); see docs/checks.md."""
+"""HTTP status, content type and body schema of every answer.
+
+One test item per (check, case, model); see docs/checks.md."""
 
 from oimi_conformance.pytest_plugin import assert_check
 

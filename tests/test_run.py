@@ -86,7 +86,7 @@ def test_key_never_leaks_even_when_the_gateway_echoes_it(deviant_sandbox, tmp_pa
 
 
 def test_budget_is_a_hard_limit(sandbox, tmp_path):
-    code, record = _record(sandbox.base_url, tmp_path, "--max-requests", "10")
+    _, record = _record(sandbox.base_url, tmp_path, "--max-requests", "10")
     assert record["meta"]["requests"] <= 10
     assert any("budget" in r["message"] for r in record["results"] if r["outcome"] == "skipped")
 

@@ -198,7 +198,7 @@ class Engine:
             return _set(result, "failed", self.redactor.text(str(exc)))
         except CheckSkipped as exc:
             return _set(result, "skipped", str(exc))
-        except Exception as exc:  # noqa: BLE001 - a bug in a check is an error result, never a crash
+        except Exception as exc:
             return _set(result, "error", f"internal error in check {check.id}: {type(exc).__name__}: "
                                          f"{self.redactor.text(str(exc))}")
         return result

@@ -60,7 +60,7 @@ class CaseRun:
     @property
     def optional(self) -> bool:
         """Whether a clean 4xx means 'unsupported by this model' rather than a failure."""
-        return self.case.optional or self.claimed is None and self.case.per_model
+        return self.case.optional or (self.claimed is None and self.case.per_model)
 
 
 def plan_runs(models: list[ModelInfo], keys: dict[str, str], cases: tuple[Case, ...] | None = None,

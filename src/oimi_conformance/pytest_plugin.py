@@ -220,4 +220,4 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         run.close()
 
 
-__all__ = ["assert_check", "assert_conforms", "failure_lines", "UsageError"]
+__all__ = ["UsageError", "assert_check", "assert_conforms", "failure_lines"]

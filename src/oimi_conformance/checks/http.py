@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..kinds import get_kind
 from .common import envelope_problems, fail_on_rules
-from .registry import CheckContext, check, every_case, expects_success
+from .registry import CheckContext, check, expects_success
 
 REFERENCE = "oimi-api-reference.md"
 
