@@ -124,6 +124,8 @@ class Engine:
             earlier[step.name] = exchange.json
             if exchange.fault:
                 break
+            if step.expect.success and not 200 <= (exchange.status or 0) < 300:
+                break  # later steps build on this answer: a failed step leaves them nothing to send
         self.done += 1
         if self.config.progress and (self.done % 10 == 0 or self.done == self.total):
             self.config.progress(f"exchanged {self.done}/{self.total} cases, {self.sent} requests")

@@ -12,7 +12,11 @@ from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://platform.openai.com/docs/api-reference/embeddings"
 EMBEDDINGS = main_kind("openai.embeddings")
-REL_TOL = 1e-6  # float32 bytes against the float answer (float32 keeps ~7 significant digits)
+# float32 bytes against a second request's float answer: float32 keeps ~7 digits, and a real upstream
+# may recompute the vector with GPU non-determinism, so compare loosely; a float list returned for
+# encoding_format=base64, or bytes of another vector, still fails by far
+REL_TOL = 1e-3
+ABS_TOL = 1e-4
 
 
 def _data(ctx: CheckContext, step: str | None = None) -> list[dict[str, Any]]:
@@ -125,7 +129,7 @@ def base64_decodes(ctx: CheckContext) -> None:
             ctx.fail(f"data[{i}]: base64 decodes to {len(decoded)} float32 values ({len(decoded) * 4} bytes) but "
                      f"the float answer has {len(expected)} numbers")
         for j, (got, want) in enumerate(zip(decoded, expected, strict=True)):
-            if not math.isclose(got, want, rel_tol=REL_TOL, abs_tol=1e-12):
+            if not math.isclose(got, want, rel_tol=REL_TOL, abs_tol=ABS_TOL):
                 ctx.fail(f"data[{i}][{j}]: base64 decodes (little-endian float32) to {got!r}, the float answer is "
                          f"{want!r} (relative tolerance {REL_TOL})")
 
