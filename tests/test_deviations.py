@@ -23,14 +23,18 @@ for path in sorted((Path(__file__).parent / "deviation_catches").glob("*.yaml"))
 PROVEN_ELSEWHERE = {"robustness.slow-headers", "robustness.reset", "robustness.huge-body"}
 
 
+# Deviations that show on any stream or any route: judged on the chat cases.
+STREAM_FAMILIES = {"delivery", "robustness"}
+
 # Deviations that break GET /v1/models itself: name the models instead of discovering them.
 NO_DISCOVERY = {"robustness.html-200": ["sandbox-omni"]}
 
 
-def _run(base_url: str, checks: list[str] | None, timeout: float = 30.0, models: list[str] | None = None):
+def _run(base_url: str, checks: list[str] | None, timeout: float = 30.0, models: list[str] | None = None,
+         cases: list[str] | None = None):
     config = RunConfig(base_url=base_url, keys=dict(SANDBOX_KEYS), profile=load_profile("oimi"),
                        expectations=load_expectations("sandbox"), checks=checks, concurrency=16, timeout=timeout,
-                       models=models)
+                       models=models, cases=cases)
     return Engine(config).run()
 
 
@@ -56,13 +60,33 @@ def test_faithful_sandbox_passes_every_check(sandbox):
         "errors.retry-after"} - {c.id for c in select() if c.id.startswith(("delivery.",))} or True
 
 
+@pytest.fixture(scope="module")
+def switchable():
+    """Two sandboxes whose deviations are switched per test: one paced like a model, one fast."""
+    from oimi_conformance.sandbox.server import SandboxConfig, start_sandbox
+
+    with start_sandbox(SandboxConfig(stream_interval_s=0.02)) as paced, \
+            start_sandbox(SandboxConfig(stream_interval_s=0.001)) as fast:
+        yield {"paced": paced, "fast": fast}
+
+
 @pytest.mark.parametrize("deviation", sorted(CATCHES))
-def test_deviation_is_caught(deviant_sandbox, deviation):
+def test_deviation_is_caught(switchable, deviation):
     claimed = CATCHES[deviation]
-    sandbox = deviant_sandbox(deviation)
+    family = deviation.split(".")[0]
+    # streams paced fast: only the delivery checks need realistic pacing, and only they judge timing
+    sandbox = switchable["paced" if family == "delivery" else "fast"]
+    sandbox.set_deviations([deviation])
     areas = sorted({c.split(".")[0] + ".*" for c in claimed})
+    # the cases where this deviation can show: its own family's and its claimed checks' areas
+    cases = sorted({f"{family}.*", f"errors.{family}.*", f"auth.{family}.*", "models.list",
+                    *(f"{c.split('.')[0]}.*" for c in claimed)} | ({"chat.*"} if family in STREAM_FAMILIES else set()))
     stalls = deviation in ("delivery.stall",)
-    record = _run(sandbox.base_url, areas, timeout=1.0 if stalls else 30.0, models=NO_DISCOVERY.get(deviation))
+    try:
+        record = _run(sandbox.base_url, areas, timeout=1.0 if stalls else 30.0, models=NO_DISCOVERY.get(deviation),
+                      cases=cases)
+    finally:
+        sandbox.set_deviations([])
     failed = {r.check_id for r in record.results if r.outcome == "failed"}
     missed = [c for c in claimed if c not in failed]
     assert not missed, f"{deviation} was not caught by {missed}; failed checks: {sorted(failed)}"
