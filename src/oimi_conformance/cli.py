@@ -14,7 +14,7 @@ from pathlib import Path
 from . import __version__
 from .errors import HarnessError, UsageError
 from .kinds import get_kind, judge, kinds
-from .session import Options, split_list
+from .session import RUN_OPTIONS, options_from, split_list
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -62,24 +62,12 @@ def _suites_dir() -> Path:
     raise UsageError("the suites folder is missing from this installation")
 
 
-def _options(args: argparse.Namespace) -> Options:
-    return Options(
-        base_url=args.base_url, api_key=args.api_key, models=split_list(args.models), profile=args.profile,
-        expectations=args.expectations, concurrency=args.concurrency, timeout=args.timeout,
-        max_requests=args.max_requests, checks=split_list(args.checks), exclude_checks=split_list(args.exclude_checks),
-        cases=split_list(args.cases), target=args.target_name, report_dir=args.report_dir,
-        extra_keys={"no-quota": args.no_quota_key, "rate-limited": args.rate_limited_key,
-                    "restricted": args.restricted_key},
-        sandbox_deviations=args.sandbox_deviation or [],
-    )
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
     from .pytest_plugin import PreparedRun
 
-    prepared = PreparedRun(_options(args), progress=not args.quiet)
+    prepared = PreparedRun(options_from(lambda name: getattr(args, name)), progress=not args.quiet)
     try:
         prepared.prepare()  # start the target, discover models, plan: a usage problem stops here, in one line
     except HarnessError:
@@ -146,23 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_cmd_validate)
 
     r = sub.add_parser("run", help="run the conformance suites against a gateway (default: the embedded sandbox)")
-    r.add_argument("--base-url", help="gateway base URL; without it the embedded sandbox gateway is started")
-    r.add_argument("--api-key", help="API key (default: $OIMI_API_KEY); never printed or stored")
-    r.add_argument("--models", help="comma-separated model ids (default: discover with GET /v1/models)")
-    r.add_argument("--profile", default="oimi", help="profile name or TOML file (default: oimi)")
-    r.add_argument("--expectations", help="expectations name or TOML file: known deviations of this target")
-    r.add_argument("--concurrency", type=int, default=8, help="exchanges in flight at once (default: 8)")
-    r.add_argument("--timeout", type=float, default=30.0, help="seconds of silence before a read fails (default 30)")
-    r.add_argument("--max-requests", type=int, help="hard budget of requests for the whole run")
-    r.add_argument("--checks", help="comma-separated check ids or globs (default: all)")
-    r.add_argument("--exclude-checks", help="comma-separated check ids or globs to leave out")
-    r.add_argument("--cases", help="comma-separated case ids or globs (default: all)")
-    r.add_argument("--no-quota-key", help="a key without quota, for the negative path")
-    r.add_argument("--rate-limited-key", help="a rate-limited key, for the 429 path")
-    r.add_argument("--restricted-key", help="a key not allowed the models under test")
-    r.add_argument("--report-dir", default="reports/latest", help="where results.json goes (default: reports/latest)")
-    r.add_argument("--target-name", help="the target's name in reports")
-    r.add_argument("--sandbox-deviation", action="append", help="with the embedded sandbox: a named deviation")
+    for flag, kwargs in RUN_OPTIONS:
+        r.add_argument(flag, **kwargs)
     r.add_argument("-k", dest="keyword", help="pytest -k expression over test ids (check@case[model])")
     r.add_argument("-q", "--quiet", action="store_true", help="less output")
     r.add_argument("pytest_args", nargs="*", help="after --: arguments passed to pytest (e.g. -- -k chat -x)")

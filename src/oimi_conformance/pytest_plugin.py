@@ -21,8 +21,6 @@ from .errors import ContractViolation, HarnessError, TransportFault, UsageError
 from .kinds import Verdict, judge
 from .results import CheckResult, failure_lines, summary_table
 
-KEY_OPTIONS = {"no_quota_key": "no-quota", "rate_limited_key": "rate-limited", "restricted_key": "restricted"}
-
 
 class Conforms(Protocol):
     def __call__(self, kind: str, body: bytes | str, request: dict[str, Any] | None = None) -> Verdict: ...
@@ -45,41 +43,16 @@ def oimi_conforms() -> Conforms:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("oimi-conformance", "oimi-conformance: the target and what to check")
-    group.addoption("--base-url", help="gateway base URL (default: start the embedded sandbox gateway)")
-    group.addoption("--api-key", help="API key (default: $OIMI_API_KEY); never printed or stored")
-    group.addoption("--models", help="comma-separated model ids (default: discover with GET /v1/models)")
-    group.addoption("--profile", default="oimi", help="profile name or TOML file (default: oimi)")
-    group.addoption("--expectations", help="expectations name or TOML file: known deviations of this target")
-    group.addoption("--concurrency", type=int, default=8, help="exchanges in flight at once (default 8)")
-    group.addoption("--oimi-timeout", type=float, default=30.0,
-                    help="seconds of silence before a read fails (`run --timeout`)")
-    group.addoption("--max-requests", type=int, help="hard budget of requests for the run")
-    group.addoption("--checks", help="comma-separated check ids or globs to run (default: all)")
-    group.addoption("--exclude-checks", help="comma-separated check ids or globs to leave out")
-    group.addoption("--cases", help="comma-separated case ids or globs to run (default: all)")
-    group.addoption("--no-quota-key", help="a key with no quota, for the negative path")
-    group.addoption("--rate-limited-key", help="a rate-limited key, for the 429 path")
-    group.addoption("--restricted-key", help="a key not allowed the models under test")
-    group.addoption("--report-dir", default="reports/latest", help="where results.json goes")
-    group.addoption("--target-name", help="a name for the target in reports (default: target / sandbox)")
-    group.addoption("--sandbox-deviation", action="append", default=[],
-                    help="with the embedded sandbox: switch on a named deviation (repeatable)")
+    from .session import RUN_OPTIONS
+
+    for flag, kwargs in RUN_OPTIONS:
+        group.addoption("--oimi-timeout" if flag == "--timeout" else flag, **kwargs)
 
 
 def options_from_pytest(config: pytest.Config) -> Any:
-    from .session import Options, split_list
+    from .session import options_from
 
-    opt = config.getoption
-    return Options(
-        base_url=opt("--base-url"), api_key=opt("--api-key"), models=split_list(opt("--models")),
-        profile=opt("--profile"), expectations=opt("--expectations"), concurrency=opt("--concurrency"),
-        timeout=opt("--oimi-timeout"), max_requests=opt("--max-requests"), checks=split_list(opt("--checks")),
-        exclude_checks=split_list(opt("--exclude-checks")), cases=split_list(opt("--cases")),
-        extra_keys={role: opt("--" + name.replace("_", "-")) for name, role in KEY_OPTIONS.items()
-                    if opt("--" + name.replace("_", "-"))},
-        target=opt("--target-name"), report_dir=opt("--report-dir"),
-        sandbox_deviations=opt("--sandbox-deviation"),
-    )
+    return options_from(lambda name: config.getoption("oimi_timeout" if name == "timeout" else name))
 
 
 class PreparedRun:

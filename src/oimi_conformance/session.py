@@ -34,6 +34,44 @@ class Options:
     sandbox_deviations: list[str] = field(default_factory=list)
 
 
+# The run's options, shared by `oimi-conformance run` and the pytest plugin: (flag, argparse/pytest kwargs).
+# pytest-timeout owns --timeout, so under pytest it is --oimi-timeout.
+RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--base-url", {"help": "gateway base URL; without it the embedded sandbox gateway is started"}),
+    ("--api-key", {"help": "API key (default: $OIMI_API_KEY); never printed or stored"}),
+    ("--models", {"help": "comma-separated model ids (default: discover with GET /v1/models)"}),
+    ("--profile", {"default": "oimi", "help": "profile name or TOML file (default: oimi)"}),
+    ("--expectations", {"help": "expectations name or TOML file: known deviations of this target"}),
+    ("--concurrency", {"type": int, "default": 8, "help": "exchanges in flight at once (default: 8)"}),
+    ("--timeout", {"type": float, "default": 30.0, "help": "seconds of silence before a read fails (default 30)"}),
+    ("--max-requests", {"type": int, "help": "hard budget of requests for the whole run"}),
+    ("--checks", {"help": "comma-separated check ids or globs (default: all)"}),
+    ("--exclude-checks", {"help": "comma-separated check ids or globs to leave out"}),
+    ("--cases", {"help": "comma-separated case ids or globs (default: all)"}),
+    ("--no-quota-key", {"help": "a key without quota, for the negative path"}),
+    ("--rate-limited-key", {"help": "a rate-limited key, for the 429 path"}),
+    ("--restricted-key", {"help": "a key not allowed the models under test"}),
+    ("--report-dir", {"default": "reports/latest", "help": "where results.json goes (default: reports/latest)"}),
+    ("--target-name", {"help": "the target's name in reports"}),
+    ("--sandbox-deviation", {"action": "append", "default": [],
+                             "help": "with the embedded sandbox: switch on a named deviation (repeatable)"}),
+)
+
+
+def options_from(get: Any) -> Options:
+    """Options from a lookup by destination name (argparse's namespace or pytest's getoption)."""
+    return Options(
+        base_url=get("base_url"), api_key=get("api_key"), models=split_list(get("models")),
+        profile=get("profile"), expectations=get("expectations"), concurrency=get("concurrency"),
+        timeout=get("timeout"), max_requests=get("max_requests"), checks=split_list(get("checks")),
+        exclude_checks=split_list(get("exclude_checks")), cases=split_list(get("cases")),
+        extra_keys={role: get(role.replace("-", "_") + "_key") for role in ("no-quota", "rate-limited", "restricted")
+                    if get(role.replace("-", "_") + "_key")},
+        target=get("target_name"), report_dir=get("report_dir"),
+        sandbox_deviations=list(get("sandbox_deviation") or []),
+    )
+
+
 def split_list(value: Any) -> list[str] | None:
     if not value:
         return None

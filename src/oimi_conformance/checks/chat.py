@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import jsonschema
-
-from .common import register_stream_checks
+from .common import parse_arguments, register_stream_checks, stream_events, validate_against
 from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://platform.openai.com/docs/api-reference/chat"
@@ -125,32 +123,17 @@ def tool_call(ctx: CheckContext) -> None:
 
 
 def _validate_arguments(ctx: CheckContext, arguments: Any, tool: dict[str, Any]) -> None:
-    if not isinstance(arguments, str):
-        ctx.fail(f"function.arguments must be a JSON string, got {type(arguments).__name__}")
-    try:
-        value = json.loads(arguments)
-    except ValueError:
-        ctx.fail(f"function.arguments is not JSON: {arguments[:120]!r}")
-    errors = sorted(jsonschema.Draft202012Validator(tool.get("parameters") or {}).iter_errors(value), key=str)
-    if errors:
-        ctx.fail(f"arguments {arguments[:120]!r} do not match the tool's parameters: {errors[0].message}")
+    value = parse_arguments(ctx, arguments, "function")
+    validate_against(ctx, value, tool.get("parameters"), "function.arguments", "the tool's parameters")
 
 
 @check("chat.stream-tool-call", "A streamed forced tool call joins into arguments valid for the tool's parameters",
        spec=f"{SPEC}/streaming", applies=all_of(STREAM, has_tag("tools")))
 def stream_tool_call(ctx: CheckContext) -> None:
     """The fragments of function.arguments, joined in order, validate against the tool's parameters."""
-    from ..judging import stream_items
-
-    ctx.require_success()
-    items, _ = stream_items(ctx.exchange, "sse")
     calls: dict[int, dict[str, Any]] = {}
-    for item in items:
-        try:
-            data = json.loads(item.data)
-        except ValueError:
-            continue
-        for choice in data.get("choices") or [] if isinstance(data, dict) else []:
+    for data in stream_events(ctx):
+        for choice in data.get("choices") or []:
             for call in (choice.get("delta") or {}).get("tool_calls") or []:
                 slot = calls.setdefault(call.get("index", 0), {"name": None, "arguments": ""})
                 fn = call.get("function") or {}
@@ -179,27 +162,17 @@ def json_output(ctx: CheckContext) -> None:
             ctx.fail(f"response_format {fmt.get('type')} but the content is JSON {type(value).__name__}, not an object")
         schema = (fmt.get("json_schema") or {}).get("schema")
         if schema:
-            errors = list(jsonschema.Draft202012Validator(schema).iter_errors(value))
-            if errors:
-                ctx.fail(f"the content does not match the requested json_schema: {errors[0].message}")
+            validate_against(ctx, value, schema, f"choice {choice.get('index')} content", "the requested json_schema")
 
 
 @check("chat.stream-agrees", "Streamed and non-streamed answers agree on choices and finish reason",
        spec=f"{SPEC}/streaming", applies=chat_tag("stream-agrees"))
 def stream_agrees(ctx: CheckContext) -> None:
     """Same request, stream on and off: the same number of choices, each with the same finish_reason."""
-    from ..judging import stream_items
-
     plain = {c.get("index"): c.get("finish_reason") for c in _choices(ctx)}
-    ctx.require_success("stream")
-    items, _ = stream_items(ctx.exchange_of("stream"), "sse")
     streamed: dict[Any, Any] = {}
-    for item in items:
-        try:
-            data = json.loads(item.data)
-        except ValueError:
-            continue
-        for choice in (data.get("choices") or []) if isinstance(data, dict) else []:
+    for data in stream_events(ctx, "stream"):
+        for choice in data.get("choices") or []:
             if choice.get("finish_reason") is not None:
                 streamed[choice.get("index")] = choice.get("finish_reason")
     if set(plain) != set(streamed):

@@ -64,3 +64,47 @@ def register_stream_checks(area: str, kinds: tuple[str, ...], grammar_file: str,
         judge.__doc__ = doc
         judge.__name__ = f"{area}_stream_{suffix}".replace("-", "_")
         check(f"{area}.stream.{suffix}", title, spec=grammar_file, applies=applies)(judge)
+
+
+def stream_events(ctx: CheckContext, step: str | None = None) -> list[dict]:
+    """The SSE events of a step's successful answer, parsed as JSON objects; events that do not parse
+    are the framing check's business and are left out here."""
+    import json
+
+    from ..judging import stream_items
+
+    exchange = ctx.require_success(step)
+    items, _ = stream_items(exchange, "sse")
+    events = []
+    for item in items:
+        try:
+            data = json.loads(item.data)
+        except (ValueError, TypeError):
+            continue
+        if isinstance(data, dict):
+            events.append(data)
+    return events
+
+
+def validate_against(ctx: CheckContext, value: object, schema: dict | None, where: str, what: str) -> None:
+    """Fail unless ``value`` validates against a JSON Schema the request supplied (a tool's parameters,
+    a response_format schema)."""
+    import json
+
+    import jsonschema
+
+    errors = sorted(jsonschema.Draft202012Validator(schema or {}).iter_errors(value), key=str)
+    if errors:
+        ctx.fail(f"{where}: {json.dumps(value)[:120]} does not match {what}: {errors[0].message}")
+
+
+def parse_arguments(ctx: CheckContext, arguments: object, where: str) -> object:
+    """Tool-call arguments as OpenAI sends them: a JSON string, parsed."""
+    import json
+
+    if not isinstance(arguments, str):
+        ctx.fail(f"{where}: arguments must be a JSON string, got {type(arguments).__name__}")
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        ctx.fail(f"{where}: arguments are not JSON: {arguments[:120]!r}")

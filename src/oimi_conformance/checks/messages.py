@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import jsonschema
-
-from .common import register_stream_checks
+from .common import register_stream_checks, stream_events, validate_against
 from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://platform.claude.com/docs/en/api/messages/create"
@@ -48,22 +46,6 @@ def _text(message: dict[str, Any]) -> str:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _stream_events(ctx: CheckContext) -> list[dict[str, Any]]:
-    from ..judging import stream_items
-
-    exchange = ctx.require_success()
-    items, _ = stream_items(exchange, "sse")
-    events = []
-    for item in items:
-        try:
-            data = json.loads(item.data)
-        except (ValueError, TypeError):
-            continue
-        if isinstance(data, dict):
-            events.append(data)
-    return events
 
 
 def _streamed_message(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -109,10 +91,7 @@ def _tool(ctx: CheckContext, name: Any) -> dict[str, Any]:
 def _validate_input(ctx: CheckContext, value: Any, tool: dict[str, Any], where: str) -> None:
     if not isinstance(value, dict):
         ctx.fail(f"{where}: input must be a JSON object, got {type(value).__name__}: {json.dumps(value)[:120]}")
-    errors = sorted(jsonschema.Draft202012Validator(tool.get("input_schema") or {}).iter_errors(value), key=str)
-    if errors:
-        ctx.fail(f"{where}: input {json.dumps(value)[:120]} does not match the tool's input_schema: "
-                 f"{errors[0].message}")
+    validate_against(ctx, value, tool.get("input_schema"), f"{where}: input", "the tool's input_schema")
 
 
 def _forced(ctx: CheckContext) -> Any:
@@ -129,7 +108,7 @@ def usage(ctx: CheckContext) -> None:
     """Billing reads these counts. A plain message carries both; a stream carries input_tokens in
     message_start's message.usage and the cumulative output_tokens in message_delta's usage."""
     if ctx.step.stream:
-        events = _stream_events(ctx)
+        events = stream_events(ctx)
         start = next((e for e in events if e.get("type") == "message_start"), None)
         if start is None:
             ctx.skip("the stream has no message_start; see messages.stream.event-order")
@@ -209,7 +188,7 @@ def tool_use(ctx: CheckContext) -> None:
 def stream_tool_use(ctx: CheckContext) -> None:
     """The tool_use block opens with id and name; its partial_json fragments, joined in order, parse into an
     object that validates against input_schema; the final message_delta says stop_reason tool_use."""
-    message = _streamed_message(_stream_events(ctx))
+    message = _streamed_message(stream_events(ctx))
 
     def joined(block: dict[str, Any]) -> Any:
         raw = block.get("partial_json") or "{}"
@@ -244,7 +223,7 @@ def _judge_tool_use(ctx: CheckContext, message: dict[str, Any], input_of: Any) -
 def text_nonempty(ctx: CheckContext) -> None:
     """A short prompt without tools is answered with text; an empty content list or empty text under
     end_turn is an answer that says nothing (seen when gateways convert other providers' replies)."""
-    message = _streamed_message(_stream_events(ctx)) if ctx.step.stream else _message(ctx)
+    message = _streamed_message(stream_events(ctx)) if ctx.step.stream else _message(ctx)
     blocks = _blocks(message)
     if not _text(message).strip():
         ctx.fail(f"no non-empty text block (block types {[b.get('type') for b in blocks]}, stop_reason "

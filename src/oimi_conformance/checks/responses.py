@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import jsonschema
-
-from .common import register_stream_checks
+from .common import parse_arguments, register_stream_checks, stream_events, validate_against
 from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://platform.openai.com/docs/api-reference/responses"
@@ -52,23 +50,6 @@ def _types(output: list[dict[str, Any]]) -> list[str]:
     return [str(item.get("type")) for item in output]
 
 
-def _stream_events(ctx: CheckContext, step: str | None = None) -> list[dict[str, Any]]:
-    """The stream's events as parsed JSON objects (unparseable events are the framing check's business)."""
-    from ..judging import stream_items
-
-    exchange = ctx.require_success(step)
-    items, _ = stream_items(exchange, "sse")
-    events = []
-    for item in items:
-        try:
-            data = json.loads(item.data)
-        except (ValueError, TypeError):
-            continue
-        if isinstance(data, dict):
-            events.append(data)
-    return events
-
-
 def _terminal(events: list[dict[str, Any]]) -> tuple[str, Any] | None:
     for event in reversed(events):
         if event.get("type") in TERMINAL:
@@ -96,15 +77,8 @@ def _tool(ctx: CheckContext, name: Any) -> dict[str, Any]:
 
 
 def _validate_arguments(ctx: CheckContext, arguments: Any, tool: dict[str, Any], where: str) -> None:
-    if not isinstance(arguments, str):
-        ctx.fail(f"{where}: arguments must be a JSON string, got {type(arguments).__name__}")
-    try:
-        value = json.loads(arguments)
-    except ValueError:
-        ctx.fail(f"{where}: arguments are not JSON: {arguments[:120]!r}")
-    errors = sorted(jsonschema.Draft202012Validator(tool.get("parameters") or {}).iter_errors(value), key=str)
-    if errors:
-        ctx.fail(f"{where}: arguments {arguments[:120]!r} do not match the tool's parameters: {errors[0].message}")
+    value = parse_arguments(ctx, arguments, where)
+    validate_against(ctx, value, tool.get("parameters"), f"{where}: arguments", "the tool's parameters")
 
 
 # -- the response object ----------------------------------------------------------------------------
@@ -202,7 +176,7 @@ def stream_completed_matches(ctx: CheckContext) -> None:
     get_final_response): its status must match the event, its output must hold every item that was
     streamed (gateways have been seen to send response.completed with an empty output), its model must
     be the stream's model, and it must carry usage."""
-    events = _stream_events(ctx)
+    events = stream_events(ctx)
     found = _terminal(events)
     if found is None:
         last = events[-1].get("type") if events else None
@@ -245,7 +219,7 @@ def stream_agrees(ctx: CheckContext) -> None:
     """Same request, stream on and off: the streamed final response has the same status and the same kinds
     of output items (message, function_call; reasoning items are left out) as the plain answer."""
     body = _response(ctx)
-    events = _stream_events(ctx, "stream")
+    events = stream_events(ctx, "stream")
     found = _terminal(events)
     if found is None or not isinstance(found[1], dict):
         ctx.skip("the stream has no final response to compare; see responses.stream-completed-matches")
