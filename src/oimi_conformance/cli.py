@@ -67,7 +67,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from .pytest_plugin import PreparedRun
 
-    prepared = PreparedRun(options_from(lambda name: getattr(args, name)), progress=not args.quiet)
+    options = options_from(lambda name: getattr(args, name))
+    if args.replay:  # --replay DIR: offline, from that folder
+        options.record_mode, options.cassette_dir = "none", args.replay
+    elif args.record:  # --record: everything, into cassettes/<target>
+        options.record_mode = "all"
+    prepared = PreparedRun(options, progress=not args.quiet)
     try:
         prepared.prepare()  # start the target, discover models, plan: a usage problem stops here, in one line
     except HarnessError:
@@ -136,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run the conformance suites against a gateway (default: the embedded sandbox)")
     for flag, kwargs in RUN_OPTIONS:
         r.add_argument(flag, **kwargs)
+    r.add_argument("--record", action="store_true", help="record every exchange into --cassette-dir")
+    r.add_argument("--replay", metavar="DIR", help="judge the cassettes in DIR offline, network blocked")
     r.add_argument("-k", dest="keyword", help="pytest -k expression over test ids (check@case[model])")
     r.add_argument("-q", "--quiet", action="store_true", help="less output")
     r.add_argument("pytest_args", nargs="*", help="after --: arguments passed to pytest (e.g. -- -k chat -x)")

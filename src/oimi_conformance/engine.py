@@ -7,9 +7,12 @@ answer judges the same record. Identical requests planned by different cases are
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -44,6 +47,8 @@ class RunConfig:
     cases: list[str] | None = None
     target: str = "target"
     progress: Callable[[str], None] | None = None
+    record_mode: str | None = None  # None: live, no cassettes; else one of cassettes.RECORD_MODES
+    cassette_dir: Path | None = None  # cassettes/<target>
 
 
 class Engine:
@@ -55,7 +60,15 @@ class Engine:
         self.config = config
         self.redactor = Redactor(config.keys.values())
         self.limits = StreamLimits(idle_timeout=config.timeout, total_timeout=config.timeout * 4)
-        self.transport_factory = transport_factory or (lambda r, lim: LiveTransport(r, lim))
+        self.transport_factory = transport_factory or self._default_transport
+        self.network_requests = 0
+        self.library: Any = None
+        if config.record_mode is not None:
+            from .cassettes import RECORD_MODES, CassetteLibrary
+
+            if config.record_mode not in RECORD_MODES or config.cassette_dir is None:
+                raise UsageError(f"record mode must be one of {RECORD_MODES}, with a cassette folder")
+            self.library = CassetteLibrary(Path(config.cassette_dir))
         self.transport: Transport | None = None
         self.semaphore: asyncio.Semaphore | None = None
         self.sent = 0
@@ -93,6 +106,20 @@ class Engine:
         async with self.semaphore:
             return await self.transport.send(request)
 
+    def _default_transport(self, redactor: Redactor, limits: StreamLimits) -> Transport:
+        if self.library is None:
+            return LiveTransport(redactor, limits)
+        from .transport import CassetteTransport
+
+        live = None if self.config.record_mode == "none" else LiveTransport(redactor, limits)
+        hint = (f"oimi-conformance run --record-mode new_episodes --cassette-dir {self.config.cassette_dir} "
+                "--base-url URL")
+        return CassetteTransport(self.config.record_mode or "none", self.library, redactor, live, hint)
+
+    @property
+    def replaying(self) -> bool:
+        return self.config.record_mode == "none" or (self.config.record_mode == "once" and self.library.exists())
+
     async def _with_transport(self, work: Any) -> Any:
         """Run ``work`` with a transport (and semaphore) bound to the current event loop."""
         self.transport = self.transport_factory(self.redactor, self.limits)
@@ -101,7 +128,14 @@ class Engine:
         try:
             return await work
         finally:
+            self.network_requests += getattr(self.transport, "requests_sent", 0)
             await self.transport.aclose()
+
+    def _blocked(self) -> Any:
+        """No network at all while replaying."""
+        from .cassettes import network_blocked
+
+        return network_blocked() if self.library is not None and self.replaying else contextlib.nullcontext()
 
     async def _run_case(self, run: CaseRun) -> None:
         earlier: dict[str, Any] = {}
@@ -177,6 +211,9 @@ class Engine:
             exchange=main.id if main else None,
         )
         faulted = next((e for e in run.exchanges.values() if e.fault), None)
+        missing = next((e for e in run.exchanges.values() if e.missing), None)
+        if missing is not None:  # replay asked for an exchange the cassettes lack
+            return _set(result, "failed", missing.missing or "")
         if run.not_sent or main is None:
             return _set(result, "skipped", run.not_sent or "not sent")
         if faulted is not None:
@@ -210,7 +247,8 @@ class Engine:
     def prepare(self) -> list[tuple[Check, CaseRun]]:
         """Select checks, discover models, plan cases: every (check, case run) pair to judge."""
         self.checks = select(self.config.checks, self.config.exclude_checks)
-        self.models = asyncio.run(self._with_transport(self.discover()))
+        with self._blocked():
+            self.models = asyncio.run(self._with_transport(self.discover()))
         planned = plan_runs(self.models, self.config.keys, case_patterns=self.config.cases)
         # a case no selected check judges is not worth a request
         self.runs = [r for r in planned if any(c.applies(r.case) for c in self.checks)]
@@ -223,7 +261,36 @@ class Engine:
         if not self.exchanged:
             self.exchanged = True
             runs = [r for r in self.runs if only is None or id(r) in only]
-            asyncio.run(self._with_transport(self.exchange_all(runs)))
+            with self._blocked():
+                asyncio.run(self._with_transport(self.exchange_all(runs)))
+            if self.library is not None and not self.replaying:
+                self.write_cassettes(runs)
+
+    def write_cassettes(self, runs: list[CaseRun]) -> list[Path]:
+        """Record every case run that reached the gateway, then let the guard re-read what was written."""
+        from .cassettes import cassette_path, guard, write_cassette
+
+        root = Path(self.config.cassette_dir or "cassettes")
+        if self.config.record_mode == "all" and root.is_dir():
+            for stale in root.rglob("*.yaml"):  # "all" re-records the target: no cassette of a removed case stays
+                stale.unlink()
+        written = []
+        for run in runs:
+            if not run.exchanges or all(e.replayed for e in run.exchanges.values()):
+                continue
+            path = cassette_path(root, f"{run.case.id}/{run.model or '-'}/-")
+            write_cassette(path, list(run.exchanges.values()))
+            if path.is_file():
+                written.append(path)
+        meta = {"target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
+                "profile": self.config.profile.name, "models": self.config.models,
+                "expectations": Path(self.config.expectations.source).stem if self.config.expectations.source
+                else None,
+                "key_roles": sorted(self.config.keys), "harness_version": __version__}
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "_run.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        guard([*written, root / "_run.json"], list(self.config.keys.values()))
+        return written
 
     def record(self, results: list[CheckResult]) -> RunRecord:
         exchanges = {e.id: e.as_dict() for run in self.runs for e in run.exchanges.values()}
@@ -231,9 +298,10 @@ class Engine:
             "target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
             "profile": self.config.profile.name, "expectations": self.config.expectations.source,
             "harness_version": __version__, "started": self.started, "finished": time.time(),
-            "requests": self.sent, "tokens": _tokens(self.runs), "concurrency": self.config.concurrency,
-            "max_requests": self.config.max_requests,
-            "replay": bool(getattr(self.transport, "replay", False)),
+            "requests": self.network_requests, "exchanges": self.sent, "tokens": _tokens(self.runs),
+            "concurrency": self.config.concurrency, "max_requests": self.config.max_requests,
+            "replay": bool(self.library is not None and self.replaying),
+            "record_mode": self.config.record_mode,
         }
         return RunRecord(meta=meta, results=results, exchanges=exchanges,
                          models=[{"id": m.id, "claims": sorted(m.claims) if m.claims is not None else None}

@@ -39,6 +39,7 @@ class Exchange:
     attempts: int = 1
     replayed: bool = False
     key_echoes: list[str] = field(default_factory=list)  # which presented keys came back (before redaction)
+    missing: str | None = None  # replay: the cassettes do not hold this request (says how to record it)
 
     @property
     def content_type(self) -> str:
@@ -96,5 +97,5 @@ class Exchange:
             "body": self.body_text(preview), "body_bytes": len(self.body), "events": len(self.events),
             "stop": self.stop.as_dict() if self.stop else None, "fault": self.fault,
             "first_byte_at": self.first_byte_at, "elapsed": round(self.elapsed, 4), "attempts": self.attempts,
-            "replayed": self.replayed, "key_echoes": self.key_echoes,
+            "replayed": self.replayed, "key_echoes": self.key_echoes, "missing": self.missing,
         }

@@ -3,14 +3,17 @@ expectations. Shared by the CLI and the pytest plugin so both take the same opti
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .engine import RunConfig
 from .errors import UsageError
 from .profile import load_expectations, load_profile
 
+REPLAY_URL = "http://replay.invalid"  # never contacted: replay blocks the network
 SANDBOX_KEYS = {"main": "sk-sandbox-valid", "no-quota": "sk-sandbox-noquota",
                 "rate-limited": "sk-sandbox-ratelimited", "restricted": "sk-sandbox-restricted"}
 
@@ -32,6 +35,8 @@ class Options:
     target: str | None = None
     report_dir: str = "reports/latest"
     sandbox_deviations: list[str] = field(default_factory=list)
+    record_mode: str | None = None  # None: live without cassettes
+    cassette_dir: str | None = None  # default cassettes/<target>
 
 
 # The run's options, shared by `oimi-conformance run` and the pytest plugin: (flag, argparse/pytest kwargs).
@@ -55,6 +60,9 @@ RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--target-name", {"help": "the target's name in reports"}),
     ("--sandbox-deviation", {"action": "append", "default": [],
                              "help": "with the embedded sandbox: switch on a named deviation (repeatable)"}),
+    ("--record-mode", {"choices": ["once", "new_episodes", "all", "none"],
+                       "help": "cassettes, as vcrpy's modes: none = replay only, offline; all = record everything"}),
+    ("--cassette-dir", {"help": "the cassette folder (default: cassettes/<target name>)"}),
 )
 
 
@@ -69,6 +77,7 @@ def options_from(get: Any) -> Options:
                     if get(role.replace("-", "_") + "_key")},
         target=get("target_name"), report_dir=get("report_dir"),
         sandbox_deviations=list(get("sandbox_deviation") or []),
+        record_mode=get("record_mode"), cassette_dir=get("cassette_dir"),
     )
 
 
@@ -90,7 +99,16 @@ class Target:
     def __enter__(self) -> RunConfig:
         opts = self.options
         keys: dict[str, str] = {}
-        if opts.base_url:
+        models = opts.models
+        if opts.record_mode == "none" or (opts.record_mode == "once" and _has_cassettes(opts)):
+            # replay: no target, no key; what the recording knew comes from its _run.json
+            recorded = _recorded_run(opts)
+            base_url = recorded.get("base_url") or REPLAY_URL
+            keys = {role: f"replay-placeholder-{role}" for role in recorded.get("key_roles", ["main"])}
+            target = opts.target or recorded.get("target") or "replay"
+            models = models or recorded.get("models")
+            expectations = opts.expectations or recorded.get("expectations")
+        elif opts.base_url:
             base_url = opts.base_url
             key = opts.api_key or os.environ.get("OIMI_API_KEY")
             if not key:
@@ -107,12 +125,31 @@ class Target:
             target = opts.target or "sandbox"
             expectations = opts.expectations or ("sandbox" if not opts.sandbox_deviations else None)
         keys.update({k: v for k, v in opts.extra_keys.items() if v})
+        cassette_dir = Path(opts.cassette_dir) if opts.cassette_dir else Path("cassettes") / target
         return RunConfig(base_url=base_url, keys=keys, profile=load_profile(opts.profile),
-                         expectations=load_expectations(expectations), models=opts.models,
+                         expectations=load_expectations(expectations), models=models,
                          concurrency=opts.concurrency, timeout=opts.timeout, max_requests=opts.max_requests,
-                         checks=opts.checks, exclude_checks=opts.exclude_checks, cases=opts.cases, target=target)
+                         checks=opts.checks, exclude_checks=opts.exclude_checks, cases=opts.cases, target=target,
+                         record_mode=opts.record_mode, cassette_dir=cassette_dir if opts.record_mode else None)
 
     def __exit__(self, *exc: object) -> None:
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None
+
+
+def _cassette_root(opts: Options) -> Path:
+    return Path(opts.cassette_dir) if opts.cassette_dir else Path("cassettes") / (opts.target or "sandbox")
+
+
+def _has_cassettes(opts: Options) -> bool:
+    root = _cassette_root(opts)
+    return root.is_dir() and any(root.rglob("*.yaml"))
+
+
+def _recorded_run(opts: Options) -> dict[str, Any]:
+    root = _cassette_root(opts)
+    if not root.is_dir():
+        raise UsageError(f"no cassettes at {root}: record them first with `oimi-conformance run --record`")
+    meta = root / "_run.json"
+    return json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}

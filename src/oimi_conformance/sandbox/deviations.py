@@ -47,6 +47,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("auth.bad-key-403", "an unknown key answers 403 instead of 401"),
     _d("auth.echo-key", "the 401 error message repeats the presented key"),
     _d("auth.goog-key-ignored", "the x-goog-api-key header is not honoured (401 where it should work)"),
+    _d("auth.x-api-key-everywhere", "x-api-key is honoured on every route, /v1/chat/completions included"),
     # errors
     _d("errors.html-body", "errors are sent as a text/html page instead of a JSON envelope"),
     _d("errors.server-error-on-bad-input", "malformed JSON and missing/invalid fields answer 500, not 400"),
@@ -55,10 +56,13 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("errors.unknown-model-503", "an unknown model answers 503 (new-api's real behaviour) instead of 404"),
     _d("errors.no-retry-after", "429 answers carry no Retry-After header"),
     _d("errors.accepts-invalid-input", "missing required fields and wrong types are answered 200, not 400"),
+    _d("errors.unknown-model-500", "an unknown model answers 500 (an unhandled 'no channel' error)"),
     # models
     _d("models.duplicate-ids", "GET /v1/models lists a model id twice"),
     _d("models.bad-shape", "GET /v1/models has no object: 'list'"),
     _d("models.unknown-200", "GET /v1/models/{unknown} answers 200 with an error body (new-api's real behaviour)"),
+    _d("models.claims-everything", "every model lists every endpoint type in supported_endpoint_types"),
+    _d("models.retrieve-wrong-model", "GET /v1/models/{model} answers another model of the catalogue"),
     # chat (non-streaming)
     _d("chat.usage-missing", "chat completions carry no usage object"),
     _d("chat.usage-arithmetic", "usage.total_tokens != prompt_tokens + completion_tokens"),
@@ -76,6 +80,9 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("chat.stream.no-usage-chunk", "stream_options.include_usage is ignored: no usage chunk"),
     _d("chat.stream.tool-index-from-1", "streamed tool_calls[].index starts at 1"),
     _d("chat.stream.role-every-chunk", "delta.role is repeated in every chunk"),
+    _d("chat.stream.bad-chunk-field", "chunks carry created as a string (\"1735689600\"), not an integer"),
+    _d("chat.stream.finish-differs", "the streamed finish_reason is 'length' where the plain answer says 'stop'"),
+    _d("chat.stream.tool-args-invalid", "streamed tool arguments are '{}': later argument fragments are dropped"),
     # responses
     _d("responses.seq-not-increasing", "stream sequence_number values are not strictly increasing"),
     _d("responses.completed-empty-output", "response.completed carries an empty output list"),
@@ -83,6 +90,13 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("responses.usage-missing", "the response (and response.completed) has no usage"),
     _d("responses.compact-wrong-object", "/v1/responses/compact answers object 'response', not 'response.compaction'"),
     _d("responses.text-mismatch", "response.completed's text differs from the joined output_text deltas"),
+    _d("responses.empty-output-text", "a completed response's message carries an empty output_text"),
+    _d("responses.ignores-max-output-tokens", "max_output_tokens is ignored"),
+    _d("responses.tool-args-invalid", "function_call arguments are '{}', missing the tool's required properties"),
+    _d("responses.bad-event-field", "output_text.delta events carry output_index as a string (\"0\")"),
+    _d("responses.changing-id", "response.completed names another response id than response.created"),
+    _d("responses.compact-streams", "/v1/responses/compact with stream: true answers an event stream"),
+    _d("responses.compaction-rejected", "a compaction item fed back to /v1/responses is refused with 400"),
     # messages
     _d("messages.missing-stops", "the stream has no content_block_stop and no message_stop"),
     _d("messages.noncontiguous-index", "content block indices start at 1 instead of 0"),
@@ -90,16 +104,25 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("messages.max-tokens-optional", "a request without max_tokens is accepted"),
     _d("messages.input-json-broken", "streamed input_json_delta pieces do not join into valid JSON"),
     _d("messages.no-usage", "messages (and message_start / message_delta events) carry no usage"),
+    _d("messages.empty-text", "the answer's text block is empty (plain and streamed)"),
+    _d("messages.stream-restarts", "a stream starts over after its first delta: a second message_start, new id"),
     # gemini
     _d("gemini.role-assistant", "candidates[].content.role is 'assistant' instead of 'model'"),
     _d("gemini.usage-arithmetic", "usageMetadata.totalTokenCount != promptTokenCount + candidatesTokenCount"),
     _d("gemini.ignores-alt-sse", "streamGenerateContent answers the JSON-array framing even with alt=sse"),
     _d("gemini.query-key-ignored", "?key= is not honoured on Gemini routes (401 where it should work)"),
     _d("gemini.no-finish-reason", "no candidate carries a finishReason"),
+    _d("gemini.sse-without-alt", "streamGenerateContent answers SSE without alt=sse (new-api's real behaviour)"),
+    _d("gemini.ignores-max-output-tokens", "generationConfig.maxOutputTokens is ignored"),
+    _d("gemini.error-mid-stream", "a stream carries an error element and then goes on with more chunks"),
+    _d("gemini.changing-response-id", "every stream chunk carries a different responseId"),
+    _d("gemini.empty-text", "candidates' text parts are empty (plain and streamed)"),
     # embeddings
     _d("embeddings.wrong-index", "data[].index does not match the input position (starts at 1)"),
     _d("embeddings.base64-ignored", "encoding_format=base64 is ignored: floats are returned"),
     _d("embeddings.dimensions-ignored", "the dimensions parameter is ignored"),
+    _d("embeddings.fewer-vectors", "a batch of inputs gets only the first input's vector"),
+    _d("embeddings.no-usage", "the answer carries no usage object"),
     # rerank
     _d("rerank.unsorted", "results are not sorted by relevance_score descending"),
     _d("rerank.top-n-ignored", "top_n is ignored: every document is returned"),
@@ -107,6 +130,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     # images
     _d("images.n-ignored", "n is ignored: always one image"),
     _d("images.b64-not-image", "b64_json decodes to bytes that are not an image"),
+    _d("images.url-relative", "url is a path relative to the gateway (/sandbox-files/...), not an absolute URL"),
     # delivery (every stream)
     _d("delivery.buffered", "stream events are held back and sent in one burst at the end"),
     _d("delivery.stall", "the stream stops mid-way and keeps the connection open for 60 s"),

@@ -72,6 +72,8 @@ def _status(err: SandboxError, ctx: RequestContext) -> int:
             status = 200
         elif ctx.has("errors.unknown-model-503"):
             status = 503
+        elif ctx.has("errors.unknown-model-500"):
+            status = 500
     if ctx.has("errors.error-with-200"):
         status = 200
     return status

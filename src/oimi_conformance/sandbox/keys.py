@@ -74,14 +74,16 @@ def presented_key(
     *,
     honour_goog_header: bool = True,
     honour_query_key: bool = True,
+    x_api_key_everywhere: bool = False,
 ) -> str | None:
     """The key a request presents, by new-api's rules; None when it presents none.
 
     The two ``honour_*`` flags exist for the ``auth.goog-key-ignored`` and ``gemini.query-key-ignored``
-    deviations; the faithful sandbox leaves them True.
+    deviations, ``x_api_key_everywhere`` for ``auth.x-api-key-everywhere``; the faithful sandbox leaves
+    them at their defaults.
     """
     key = _strip_bearer(headers.get("authorization", "")) or None
-    if "/v1/messages" in path or "/v1/models" in path:
+    if x_api_key_everywhere or "/v1/messages" in path or "/v1/models" in path:
         key = headers.get("x-api-key") or key
     if _goog_paths(path):
         if honour_query_key:

@@ -87,4 +87,4 @@ def retrieve_model(
         raise SandboxError(404, f"The model '{model_id}' does not exist", kind="unknown_model", code="model_not_found")
     style = _style(headers, query, ctx.path)
     make = {"anthropic": anthropic_model, "gemini": gemini_model}.get(style, openai_model)
-    return JSONResponse(make(model), headers={REQUEST_ID_HEADER: ctx.request_id})
+    return JSONResponse(faults.apply("body", ctx, make(model)), headers={REQUEST_ID_HEADER: ctx.request_id})
