@@ -29,6 +29,9 @@ STREAM_FAMILIES = {"delivery", "robustness"}
 # Deviations that break GET /v1/models itself: name the models instead of discovering them.
 NO_DISCOVERY = {"robustness.html-200": ["sandbox-omni"]}
 
+# Checks judged on other areas' cases (a model's claims are tested by probing its endpoints).
+CASES_OF_CHECK = {"models.claimed-endpoint-works": ["chat.basic"]}
+
 
 def _run(base_url: str, checks: list[str] | None, timeout: float = 30.0, models: list[str] | None = None,
          cases: list[str] | None = None):
@@ -43,6 +46,12 @@ def test_every_deviation_is_claimed_by_some_check():
     assert not unclaimed, f"deviations no check claims to catch: {unclaimed}"
     unknown = sorted(set(CATCHES) - set(DEVIATION_NAMES))
     assert not unknown, f"catch files name deviations the sandbox lacks: {unknown}"
+
+
+def test_every_check_is_claimed_by_a_deviation():
+    claimed = {check for checks in CATCHES.values() for check in checks}
+    unclaimed = sorted({c.id for c in select()} - claimed)
+    assert not unclaimed, f"checks no sandbox deviation is proven to trip: {unclaimed}"
 
 
 def test_catch_files_name_real_checks():
@@ -80,7 +89,8 @@ def test_deviation_is_caught(switchable, deviation):
     areas = sorted({c.split(".")[0] + ".*" for c in claimed})
     # the cases where this deviation can show: its own family's and its claimed checks' areas
     cases = sorted({f"{family}.*", f"errors.{family}.*", f"auth.{family}.*", "models.list",
-                    *(f"{c.split('.')[0]}.*" for c in claimed)} | ({"chat.*"} if family in STREAM_FAMILIES else set()))
+                    *(f"{c.split('.')[0]}.*" for c in claimed), *(p for c in claimed for p in CASES_OF_CHECK.get(c, ()))}
+                   | ({"chat.*"} if family in STREAM_FAMILIES else set()))
     stalls = deviation in ("delivery.stall",)
     try:
         record = _run(sandbox.base_url, areas, timeout=1.0 if stalls else 30.0, models=NO_DISCOVERY.get(deviation),

@@ -125,6 +125,14 @@ def _cmd_checks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import diff_runs, load_results, render
+
+    result = diff_runs(load_results(args.old), load_results(args.new))
+    print(render(result, args.format))
+    return EXIT_FAILED if result.regressed else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="oimi-conformance", description="Conformance harness for the Oimi API and its gateways.")
     parser.add_argument("--version", action="version", version=f"oimi-conformance {__version__}")
@@ -154,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--latency-ms", type=float, default=0.0, help="injected latency per request")
     s.add_argument("--list-deviations", action="store_true", help="list the deviations and exit")
     s.set_defaults(func=_cmd_sandbox)
+
+    d = sub.add_parser("diff", help="compare two runs (report dirs or results.json); exit 1 when anything regressed")
+    d.add_argument("old")
+    d.add_argument("new")
+    d.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    d.set_defaults(func=_cmd_diff)
 
     c = sub.add_parser("checks", help="list the check catalogue")
     c.add_argument("pattern", nargs="?", help="only checks matching these comma-separated globs")

@@ -123,7 +123,7 @@ class Target:
             base_url = self.sandbox.base_url
             keys.update(SANDBOX_KEYS)
             target = opts.target or "sandbox"
-            expectations = opts.expectations or ("sandbox" if not opts.sandbox_deviations else None)
+            expectations = opts.expectations or "sandbox"  # its known deviations hold whatever is switched on
         keys.update({k: v for k, v in opts.extra_keys.items() if v})
         cassette_dir = Path(opts.cassette_dir) if opts.cassette_dir else Path("cassettes") / target
         return RunConfig(base_url=base_url, keys=keys, profile=load_profile(opts.profile),

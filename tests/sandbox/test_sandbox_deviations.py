@@ -20,6 +20,7 @@ import pytest
 
 from oimi_conformance.sandbox import DEVIATION_NAMES
 from oimi_conformance.sandbox.faults import registered_names
+from oimi_conformance.sandbox.responses import seal
 
 from .helpers import VALID, bearer, chat_body, parse_sse
 
@@ -126,6 +127,9 @@ PROBES: dict[str, Probe] = {
     "auth.goog-key-ignored": Probe(
         "GET", "/v1beta/models", headers={"x-goog-api-key": VALID}, shows=lambda a: a.status == 401
     ),
+    "auth.x-api-key-everywhere": Probe(
+        "POST", "/v1/chat/completions", chat_body(), headers={"x-api-key": VALID}, shows=lambda a: a.status == 200
+    ),
     # errors
     "errors.html-body": Probe("POST", "/v1/nope", shows=lambda a: a.content_type.startswith("text/html")),
     "errors.server-error-on-bad-input": Probe(
@@ -156,12 +160,23 @@ PROBES: dict[str, Probe] = {
     "errors.accepts-invalid-input": Probe(
         "POST", "/v1/chat/completions", {"model": "sandbox-omni", "temperature": 9}, shows=lambda a: a.status == 200
     ),
+    "errors.unknown-model-500": Probe(
+        "POST", "/v1/chat/completions", chat_body(model="nope"), shows=lambda a: a.status == 500
+    ),
     # models
     "models.duplicate-ids": Probe(
         "GET", "/v1/models", shows=lambda a: len({m["id"] for m in a.json()["data"]}) < len(a.json()["data"])
     ),
     "models.bad-shape": Probe("GET", "/v1/models", shows=lambda a: "object" not in a.json()),
     "models.unknown-200": Probe("GET", "/v1/models/nope", shows=lambda a: a.status == 200 and "error" in a.json()),
+    "models.claims-everything": Probe(
+        "GET",
+        "/v1/models",
+        shows=lambda a: "openai" in next(m for m in a.json()["data"] if m["id"] == "sandbox-embed")["supported_endpoint_types"],
+    ),
+    "models.retrieve-wrong-model": Probe(
+        "GET", "/v1/models/sandbox-chat", shows=lambda a: a.json()["id"] != "sandbox-chat"
+    ),
     # chat
     "chat.usage-missing": Probe("POST", "/v1/chat/completions", chat_body(), shows=lambda a: "usage" not in a.json()),
     "chat.usage-arithmetic": Probe(
@@ -235,6 +250,22 @@ PROBES: dict[str, Probe] = {
         STREAM_CHAT,
         shows=lambda a: all("role" in c["choices"][0]["delta"] for c in _chunks(a) if c["choices"]),
     ),
+    "chat.stream.bad-chunk-field": Probe(
+        "POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: isinstance(_chunks(a)[0]["created"], str)
+    ),
+    "chat.stream.finish-differs": Probe(
+        "POST",
+        "/v1/chat/completions",
+        STREAM_CHAT,
+        shows=lambda a: [ch["finish_reason"] for c in _chunks(a) for ch in c["choices"] if ch["finish_reason"]]
+        == ["length"],
+    ),
+    "chat.stream.tool-args-invalid": Probe(
+        "POST",
+        "/v1/chat/completions",
+        chat_body(stream=True, tools=[TOOL]),
+        shows=lambda a: _streamed_arguments(a) == "{}",
+    ),
     # responses
     "responses.seq-not-increasing": Probe(
         "POST",
@@ -259,6 +290,49 @@ PROBES: dict[str, Probe] = {
     ),
     "responses.text-mismatch": Probe(
         "POST", "/v1/responses", STREAM_RESPONSES, shows=lambda a: _response_text_mismatch(a)
+    ),
+    "responses.empty-output-text": Probe(
+        "POST",
+        "/v1/responses",
+        {"model": "sandbox-omni", "input": "x"},
+        shows=lambda a: a.json()["output"][0]["content"][0]["text"] == "",
+    ),
+    "responses.ignores-max-output-tokens": Probe(
+        "POST",
+        "/v1/responses",
+        {"model": "sandbox-omni", "input": "a b c d e f", "max_output_tokens": 2},
+        shows=lambda a: a.json()["usage"]["output_tokens"] > 2,
+    ),
+    "responses.tool-args-invalid": Probe(
+        "POST",
+        "/v1/responses",
+        {"model": "sandbox-omni", "input": "x", "tools": [{"type": "function", **TOOL["function"]}],
+         "tool_choice": {"type": "function", "name": "f"}},
+        shows=lambda a: a.json()["output"][0]["arguments"] == "{}",
+    ),
+    "responses.bad-event-field": Probe(
+        "POST",
+        "/v1/responses",
+        STREAM_RESPONSES,
+        shows=lambda a: any(isinstance(c.get("output_index"), str) for c in _chunks(a)),
+    ),
+    "responses.changing-id": Probe(
+        "POST",
+        "/v1/responses",
+        STREAM_RESPONSES,
+        shows=lambda a: _chunks(a)[0]["response"]["id"] != _chunks(a)[-1]["response"]["id"],
+    ),
+    "responses.compact-streams": Probe(
+        "POST",
+        "/v1/responses/compact",
+        {"model": "sandbox-omni", "input": "x", "stream": True},
+        shows=lambda a: a.content_type.startswith("text/event-stream"),
+    ),
+    "responses.compaction-rejected": Probe(
+        "POST",
+        "/v1/responses",
+        {"model": "sandbox-omni", "input": [{"type": "compaction", "encrypted_content": seal("a summary")}]},
+        shows=lambda a: a.status == 400,
     ),
     # messages
     "messages.missing-stops": Probe(
@@ -293,6 +367,15 @@ PROBES: dict[str, Probe] = {
         ),
     ),
     "messages.no-usage": Probe("POST", "/v1/messages", MESSAGES, shows=lambda a: "usage" not in a.json()),
+    "messages.empty-text": Probe(
+        "POST", "/v1/messages", MESSAGES, shows=lambda a: a.json()["content"][0]["text"] == ""
+    ),
+    "messages.stream-restarts": Probe(
+        "POST",
+        "/v1/messages",
+        {**MESSAGES, "stream": True},
+        shows=lambda a: len({c["message"]["id"] for c in _chunks(a) if c["type"] == "message_start"}) == 2,
+    ),
     # gemini
     "gemini.role-assistant": Probe(
         "POST", GEMINI, GEMINI_BODY, shows=lambda a: a.json()["candidates"][0]["content"]["role"] == "assistant"
@@ -308,6 +391,24 @@ PROBES: dict[str, Probe] = {
     ),
     "gemini.no-finish-reason": Probe(
         "POST", GEMINI, GEMINI_BODY, shows=lambda a: "finishReason" not in a.json()["candidates"][0]
+    ),
+    "gemini.sse-without-alt": Probe(
+        "POST", GEMINI_STREAM, GEMINI_BODY, shows=lambda a: a.content_type.startswith("text/event-stream")
+    ),
+    "gemini.ignores-max-output-tokens": Probe(
+        "POST",
+        GEMINI,
+        {**GEMINI_BODY, "generationConfig": {"maxOutputTokens": 2}},
+        shows=lambda a: a.json()["usageMetadata"]["candidatesTokenCount"] > 2,
+    ),
+    "gemini.error-mid-stream": Probe(
+        "POST", GEMINI_STREAM, GEMINI_BODY, shows=lambda a: any("error" in c for c in a.json()[1:-1])
+    ),
+    "gemini.changing-response-id": Probe(
+        "POST", GEMINI_STREAM, GEMINI_BODY, shows=lambda a: len({c["responseId"] for c in a.json()}) > 1
+    ),
+    "gemini.empty-text": Probe(
+        "POST", GEMINI, GEMINI_BODY, shows=lambda a: a.json()["candidates"][0]["content"]["parts"][0]["text"] == ""
     ),
     # embeddings
     "embeddings.wrong-index": Probe(
@@ -327,6 +428,15 @@ PROBES: dict[str, Probe] = {
         "/v1/embeddings",
         {"model": "sandbox-embed", "input": "a", "dimensions": 8},
         shows=lambda a: len(a.json()["data"][0]["embedding"]) != 8,
+    ),
+    "embeddings.fewer-vectors": Probe(
+        "POST",
+        "/v1/embeddings",
+        {"model": "sandbox-embed", "input": ["a", "b"]},
+        shows=lambda a: len(a.json()["data"]) == 1,
+    ),
+    "embeddings.no-usage": Probe(
+        "POST", "/v1/embeddings", {"model": "sandbox-embed", "input": "a"}, shows=lambda a: "usage" not in a.json()
     ),
     # rerank
     "rerank.unsorted": Probe("POST", "/v1/rerank", RERANK, shows=lambda a: _not_sorted(a.json()["results"])),
@@ -351,6 +461,12 @@ PROBES: dict[str, Probe] = {
         "/v1/images/generations",
         {"model": "sandbox-image", "prompt": "cat", "response_format": "b64_json"},
         shows=lambda a: not base64.b64decode(a.json()["data"][0]["b64_json"]).startswith(b"\x89PNG"),
+    ),
+    "images.url-relative": Probe(
+        "POST",
+        "/v1/images/generations",
+        {"model": "sandbox-image", "prompt": "cat", "response_format": "url"},
+        shows=lambda a: a.json()["data"][0]["url"].startswith("/sandbox-files/"),
     ),
     # delivery
     "delivery.buffered": Probe(
@@ -406,6 +522,15 @@ def _response_text_mismatch(a: Answer) -> bool:
     chunks = _chunks(a)
     deltas = "".join(c["delta"] for c in chunks if c["type"] == "response.output_text.delta")
     return chunks[-1]["response"]["output"][0]["content"][0]["text"] != deltas
+
+
+def _streamed_arguments(a: Answer) -> str:
+    return "".join(
+        call.get("function", {}).get("arguments", "")
+        for c in _chunks(a)
+        for ch in c["choices"]
+        for call in ch["delta"].get("tool_calls") or []
+    )
 
 
 def test_every_deviation_has_a_probe():

@@ -12,10 +12,13 @@ Deviations about auth, error envelopes, delivery and robustness live in ``access
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .catalog import ENDPOINT_TYPES
 from .context import RequestContext
+from .errors import invalid
 from .wire import Frame
 
 Hook = Callable[[RequestContext, Any], Any]
@@ -61,6 +64,25 @@ hook("embeddings.base64-ignored", "request", "embeddings")(_dropping("encoding_f
 hook("embeddings.dimensions-ignored", "request", "embeddings")(_dropping("dimensions"))
 hook("rerank.top-n-ignored", "request", "rerank")(_dropping("top_n"))
 hook("images.n-ignored", "request", "images")(_dropping("n"))
+hook("responses.ignores-max-output-tokens", "request", "responses")(_dropping("max_output_tokens"))
+
+
+@hook("gemini.ignores-max-output-tokens", "request", "gemini")
+def _ignore_max_output_tokens(ctx: RequestContext, body: dict[str, Any]) -> None:
+    for key in ("generationConfig", "generation_config"):
+        if isinstance(body.get(key), dict):
+            body[key].pop("maxOutputTokens", None)
+            body[key].pop("max_output_tokens", None)
+
+
+@hook("responses.compaction-rejected", "request", "responses")
+def _refuse_compaction(ctx: RequestContext, body: dict[str, Any]) -> None:
+    # As when the gateway routes the follow-up to a channel whose upstream has no compaction support.
+    items = body.get("input")
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict) and item.get("type") == "compaction":
+            raise invalid("Invalid value: 'compaction'. Supported values are: 'message', 'function_call', "
+                          "'function_call_output' and 'reasoning'.", f"input[{i}].type")
 
 
 @hook("chat.ignores-max-tokens", "request", "chat")
@@ -149,9 +171,48 @@ def _role_everywhere(ctx: RequestContext, frames: list[Frame]) -> None:
             choice["delta"]["role"] = "assistant"
 
 
+@hook("chat.stream.bad-chunk-field", "events", "chat")
+def _string_created(ctx: RequestContext, frames: list[Frame]) -> None:
+    for chunk in _data(frames):
+        chunk["created"] = str(chunk["created"])
+
+
+@hook("chat.stream.finish-differs", "events", "chat")
+def _finish_differs(ctx: RequestContext, frames: list[Frame]) -> None:
+    for chunk in _data(frames):
+        for choice in chunk["choices"]:
+            if choice["finish_reason"] == "stop":
+                choice["finish_reason"] = "length"
+
+
+@hook("chat.stream.tool-args-invalid", "events", "chat")
+def _stream_args_dropped(ctx: RequestContext, frames: list[Frame]) -> None:
+    # The call is announced with "{}" and the argument fragments that follow are emptied.
+    for chunk in _data(frames):
+        for choice in chunk["choices"]:
+            for call in choice["delta"].get("tool_calls") or []:
+                if "function" in call:
+                    call["function"]["arguments"] = "{}" if "id" in call else ""
+
+
 # --- responses -----------------------------------------------------------------------------------------
 
 hook("responses.usage-missing", "body", "responses")(_dropping("usage"))
+
+
+@hook("responses.empty-output-text", "body", "responses")
+def _empty_output_text(ctx: RequestContext, body: dict[str, Any]) -> None:
+    for item in body.get("output", []):
+        for part in item.get("content") or []:
+            if part.get("type") == "output_text":
+                part["text"] = ""
+
+
+@hook("responses.tool-args-invalid", "body", "responses")
+def _responses_args(ctx: RequestContext, body: dict[str, Any]) -> None:
+    for item in body.get("output", []):
+        if item.get("type") == "function_call":
+            item["arguments"] = "{}"
 
 
 @hook("responses.compact-wrong-object", "body", "responses.compact")
@@ -189,6 +250,21 @@ def _empty_output(ctx: RequestContext, frames: list[Frame]) -> None:
 def _no_terminal(ctx: RequestContext, frames: list[Frame]) -> list[Frame]:
     terminal = ("response.completed", "response.incomplete")
     return [f for f in frames if not (isinstance(f.data, dict) and f.data.get("type") in terminal)]
+
+
+@hook("responses.bad-event-field", "events", "responses")
+def _string_output_index(ctx: RequestContext, frames: list[Frame]) -> None:
+    for data in _data(frames):
+        if data.get("type") == "response.output_text.delta":
+            data["output_index"] = str(data["output_index"])
+
+
+@hook("responses.changing-id", "events", "responses")
+def _changing_response_id(ctx: RequestContext, frames: list[Frame]) -> None:
+    # The gateway names the stream with its own id, and passes the upstream's id through at the end.
+    terminal = _terminal(frames)
+    if terminal:
+        terminal["id"] = ctx.make_id("resp_", "upstream")
 
 
 @hook("responses.text-mismatch", "events", "responses")
@@ -237,6 +313,29 @@ def _block_index(ctx: RequestContext, frames: list[Frame]) -> None:
             data["index"] += 1
 
 
+@hook("messages.empty-text", "body", "messages")
+def _empty_text(ctx: RequestContext, body: dict[str, Any]) -> None:
+    for block in body["content"]:
+        if block["type"] == "text":
+            block["text"] = ""
+
+
+@hook("messages.empty-text", "events", "messages")
+def _stream_empty_text(ctx: RequestContext, frames: list[Frame]) -> None:
+    for data in _data(frames):
+        if data.get("delta", {}).get("type") == "text_delta":
+            data["delta"]["text"] = ""
+
+
+@hook("messages.stream-restarts", "events", "messages")
+def _restart(ctx: RequestContext, frames: list[Frame]) -> list[Frame]:
+    # A mid-stream channel retry: the partial answer is left standing and a second message follows.
+    first_delta = next(i for i, f in enumerate(frames) if f.event == "content_block_delta")
+    again = copy.deepcopy(frames)
+    again[0].data["message"]["id"] = ctx.make_id("msg_", "retry")
+    return [*frames[: first_delta + 1], *again]
+
+
 @hook("messages.input-json-broken", "events", "messages")
 def _broken_json(ctx: RequestContext, frames: list[Frame]) -> None:
     deltas = [d for d in _data(frames) if d.get("delta", {}).get("type") == "input_json_delta"]
@@ -273,14 +372,38 @@ def _no_finish_reason(chunk: dict[str, Any]) -> None:
         candidate.pop("finishReason", None)
 
 
+def _empty_parts_text(chunk: dict[str, Any]) -> None:
+    for candidate in chunk.get("candidates", []):
+        for part in candidate.get("content", {}).get("parts", []):
+            if "text" in part:
+                part["text"] = ""
+
+
 for _name, _edit in (
     ("gemini.role-assistant", _role_assistant),
     ("gemini.usage-arithmetic", _usage_off_by_one),
     ("gemini.no-finish-reason", _no_finish_reason),
+    ("gemini.empty-text", _empty_parts_text),
 ):
     _on_body, _on_events = _per_chunk(_edit)
     hook(_name, "body", "gemini")(_on_body)
     hook(_name, "events", "gemini")(_on_events)
+
+
+
+
+@hook("gemini.changing-response-id", "events", "gemini")
+def _changing_response_id_gemini(ctx: RequestContext, frames: list[Frame]) -> None:
+    for i, chunk in enumerate(_data(frames)):
+        chunk["responseId"] = ctx.make_id("", f"gemini-response-{i}")
+
+
+@hook("gemini.error-mid-stream", "events", "gemini")
+def _error_mid_stream(ctx: RequestContext, frames: list[Frame]) -> list[Frame]:
+    # An upstream error relayed as an element, then the chunks of a retry on another channel.
+    error = {"error": {"code": 503, "message": "The model is overloaded. Please try again later.",
+                       "status": "UNAVAILABLE"}}
+    return [*frames[:1], Frame(error), *frames]
 
 
 # --- embeddings, rerank, images, model listing -----------------------------------------------------------
@@ -290,6 +413,14 @@ for _name, _edit in (
 def _embedding_index(ctx: RequestContext, body: dict[str, Any]) -> None:
     for item in body["data"]:
         item["index"] += 1
+
+
+@hook("embeddings.fewer-vectors", "body", "embeddings")
+def _first_vector_only(ctx: RequestContext, body: dict[str, Any]) -> None:
+    del body["data"][1:]
+
+
+hook("embeddings.no-usage", "body", "embeddings")(_dropping("usage"))
 
 
 @hook("rerank.unsorted", "body", "rerank")
@@ -308,6 +439,31 @@ def _not_image(ctx: RequestContext, body: dict[str, Any]) -> None:
     for item in body["data"]:
         if "b64_json" in item:
             item["b64_json"] = base64.b64encode(b"this is not an image").decode("ascii")
+
+
+@hook("images.url-relative", "body", "images")
+def _relative_url(ctx: RequestContext, body: dict[str, Any]) -> None:
+    for item in body["data"]:
+        if "url" in item:
+            item["url"] = "/" + item["url"].split("/", 3)[3]
+
+
+@hook("models.claims-everything", "body", "models.list", "models.retrieve")
+def _claims_everything(ctx: RequestContext, body: dict[str, Any]) -> None:
+    entries = body.get("data") if isinstance(body.get("data"), list) else [body]
+    for entry in entries:
+        if isinstance(entry, dict) and "supported_endpoint_types" in entry:
+            entry["supported_endpoint_types"] = list(ENDPOINT_TYPES)
+
+
+@hook("models.retrieve-wrong-model", "body", "models.retrieve")
+def _wrong_model(ctx: RequestContext, body: dict[str, Any]) -> None:
+    asked = body.get("id") or str(body.get("name", "")).removeprefix("models/")
+    other = next(m.id for m in ctx.state.catalog.values() if m.id != asked)
+    if "id" in body:
+        body["id"] = other
+    if "name" in body:
+        body["name"] = f"models/{other}"
 
 
 @hook("models.duplicate-ids", "body", "models.list")

@@ -149,7 +149,8 @@ async def handle(
         answer = faults.apply("body", ctx, _chunk(ctx, whole, usage))
         return JSONResponse(answer, headers={REQUEST_ID_HEADER: ctx.request_id})
     frames = faults.apply("events", ctx, _frames(ctx, candidates, usage))
-    if alt == "sse" and not ctx.has("gemini.ignores-alt-sse"):
+    sse = alt == "sse" or ctx.has("gemini.sse-without-alt")  # new-api answers SSE either way
+    if sse and not ctx.has("gemini.ignores-alt-sse"):
         chunks = encode_sse([*frames[:1], Frame(comment="PING"), *frames[1:]], newline="\r\n")
         return stream_response(ctx, chunks, "text/event-stream")
     return stream_response(ctx, encode_json_array(frames), "application/json; charset=UTF-8")

@@ -266,7 +266,10 @@ def _events(response: dict[str, Any], item: dict[str, Any], done: dict[str, Any]
 async def compact(ctx: RequestContext, body: dict[str, Any]) -> Response:
     f = Fields(ctx, body)
     select_model(ctx, f.raw("model"), "responses.compact")
-    if f.boolean("stream"):
+    # responses.compact-streams: the gateway passes stream through and answers an event stream
+    wants_stream = f.boolean("stream")
+    streamed = wants_stream and ctx.has("responses.compact-streams")
+    if wants_stream and not streamed:
         f.fail("stream is not supported on /v1/responses/compact", "stream")
     items = _check_input(ctx, f)
     instructions = f.string("instructions")
@@ -295,4 +298,8 @@ async def compact(ctx: RequestContext, body: dict[str, Any]) -> Response:
         "output": [*kept, compaction],
         "usage": _usage(prompt, output_tokens),
     }
-    return JSONResponse(faults.apply("body", ctx, answer), headers={REQUEST_ID_HEADER: ctx.request_id})
+    answer = faults.apply("body", ctx, answer)
+    if streamed:
+        done = {"type": "response.completed", "sequence_number": 0, "response": answer}
+        return sse_response(ctx, [Frame(done, event=done["type"])])
+    return JSONResponse(answer, headers={REQUEST_ID_HEADER: ctx.request_id})

@@ -1,0 +1,102 @@
+"""Comparing two runs: what regressed, what was fixed, which capabilities and models came and went.
+
+Exit 1 when anything regressed (a check newly failing, a capability lost, a model vanished), so CI
+can gate a gateway or an application release on the last known-good report.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .capabilities import capability_verdicts
+from .errors import UsageError
+
+BAD = ("failed", "error")
+KNOWN_BAD = (*BAD, "xfailed")  # a failure that was already known is not new
+
+
+def load_results(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if p.is_dir():
+        p = p / "results.json"
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read results from {path}: {exc}") from exc
+    if not isinstance(data, dict) or "results" not in data:
+        raise UsageError(f"{path} is not a results.json of oimi-conformance")
+    return data
+
+
+@dataclass
+class RunDiff:
+    newly_failing: list[dict[str, Any]] = field(default_factory=list)
+    newly_passing: list[dict[str, Any]] = field(default_factory=list)
+    capabilities_lost: list[dict[str, Any]] = field(default_factory=list)
+    capabilities_gained: list[dict[str, Any]] = field(default_factory=list)
+    models_new: list[str] = field(default_factory=list)
+    models_vanished: list[str] = field(default_factory=list)
+
+    @property
+    def regressed(self) -> bool:
+        return bool(self.newly_failing or self.capabilities_lost or self.models_vanished)
+
+
+def _key(r: dict[str, Any]) -> tuple[str, str, str]:
+    return r["check_id"], r["case_id"], r.get("model") or ""
+
+
+def diff_runs(old: dict[str, Any], new: dict[str, Any]) -> RunDiff:
+    out = RunDiff()
+    before = {_key(r): r for r in old["results"]}
+    for key, r in sorted({_key(r): r for r in new["results"]}.items()):
+        was = before.get(key)
+        row = {"check_id": key[0], "case_id": key[1], "model": key[2] or None,
+               "was": was["outcome"] if was else None, "now": r["outcome"], "message": r["message"]}
+        if r["outcome"] in BAD and (was is None or was["outcome"] not in KNOWN_BAD):
+            out.newly_failing.append(row)
+        elif was is not None and was["outcome"] in BAD and r["outcome"] == "passed":
+            out.newly_passing.append(row)
+    old_caps, new_caps = capability_verdicts(old["results"]), capability_verdicts(new["results"])
+    for (model, capability), cell in sorted(new_caps.items()):
+        prior = old_caps.get((model, capability))
+        if prior is None:
+            continue
+        row = {"model": model, "capability": capability, "was": prior["verdict"], "now": cell["verdict"],
+               "failing": cell["failing"]}
+        if prior["verdict"] == "supported" and cell["verdict"] in ("unsupported", "broken", "not probed"):
+            out.capabilities_lost.append(row)
+        elif prior["verdict"] != "supported" and cell["verdict"] == "supported":
+            out.capabilities_gained.append(row)
+    old_models = {m["id"] for m in old.get("models", [])}
+    new_models = {m["id"] for m in new.get("models", [])}
+    out.models_new, out.models_vanished = sorted(new_models - old_models), sorted(old_models - new_models)
+    return out
+
+
+def render(d: RunDiff, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps({**asdict(d), "regressed": d.regressed}, indent=1)
+    md = fmt == "markdown"
+    lines = [("## " if md else "") + ("Regressed" if d.regressed else "No regression")]
+    sections = [
+        ("Newly failing checks", d.newly_failing, lambda r: f"{r['check_id']} on {r['case_id']}"
+         + (f" [{r['model']}]" if r["model"] else "") + f" ({r['was'] or 'new'} -> {r['now']}): {r['message']}"),
+        ("Newly passing checks", d.newly_passing, lambda r: f"{r['check_id']} on {r['case_id']}"
+         + (f" [{r['model']}]" if r["model"] else "")),
+        ("Capabilities lost", d.capabilities_lost, lambda r: f"{r['model']}: {r['capability']} {r['was']} -> "
+         f"{r['now']}" + (f" ({', '.join(r['failing'])})" if r["failing"] else "")),
+        ("Capabilities gained", d.capabilities_gained, lambda r: f"{r['model']}: {r['capability']} {r['was']} -> "
+         f"{r['now']}"),
+        ("New models", d.models_new, str),
+        ("Vanished models", d.models_vanished, str),
+    ]
+    for title, rows, fmt_row in sections:
+        if not rows:
+            continue
+        lines += ["", ("### " if md else "") + f"{title} ({len(rows)})"]
+        lines += [("- " if md else "  ") + fmt_row(r) for r in rows]
+    return "\n".join(lines)
