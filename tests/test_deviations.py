@@ -89,7 +89,8 @@ def test_deviation_is_caught(switchable, deviation):
     areas = sorted({c.split(".")[0] + ".*" for c in claimed})
     # the cases where this deviation can show: its own family's and its claimed checks' areas
     cases = sorted({f"{family}.*", f"errors.{family}.*", f"auth.{family}.*", "models.list",
-                    *(f"{c.split('.')[0]}.*" for c in claimed), *(p for c in claimed for p in CASES_OF_CHECK.get(c, ()))}
+                    *(f"{c.split('.')[0]}.*" for c in claimed),
+                    *(pattern for c in claimed for pattern in CASES_OF_CHECK.get(c, ()))}
                    | ({"chat.*"} if family in STREAM_FAMILIES else set()))
     stalls = deviation in ("delivery.stall",)
     try:

@@ -174,6 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--markdown", action="store_true", help="print the catalogue as Markdown (docs/checks.md)")
     c.add_argument("-o", "--output", help="with --markdown: write to this file")
     c.set_defaults(func=_cmd_checks)
+
+    # Commands that live in their own module: oimi_conformance/commands/<name>.py defines
+    # add_parser(subparsers) and sets `func`, so a new command never edits this file.
+    import importlib
+    import pkgutil
+
+    from . import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"{commands.__name__}.{info.name}").add_parser(sub)
     return parser
 
 

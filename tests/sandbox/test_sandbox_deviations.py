@@ -114,6 +114,10 @@ def _chat(a: Answer) -> dict[str, Any]:
     return a.json()["choices"][0]
 
 
+def _model(a: Answer, model_id: str) -> dict[str, Any]:
+    return next(m for m in a.json()["data"] if m["id"] == model_id)
+
+
 def _chunks(a: Answer) -> list[dict[str, Any]]:
     return [e for e in a.sse() if isinstance(e, dict)]
 
@@ -172,7 +176,7 @@ PROBES: dict[str, Probe] = {
     "models.claims-everything": Probe(
         "GET",
         "/v1/models",
-        shows=lambda a: "openai" in next(m for m in a.json()["data"] if m["id"] == "sandbox-embed")["supported_endpoint_types"],
+        shows=lambda a: "openai" in _model(a, "sandbox-embed")["supported_endpoint_types"],
     ),
     "models.retrieve-wrong-model": Probe(
         "GET", "/v1/models/sandbox-chat", shows=lambda a: a.json()["id"] != "sandbox-chat"
