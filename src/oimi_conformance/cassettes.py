@@ -12,13 +12,12 @@ to keep one that still holds a key given to the run.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from vcr.request import Request as VcrRequest
 from vcr.serialize import deserialize, serialize
@@ -26,7 +25,7 @@ from vcr.serializers import yamlserializer
 
 from .errors import HarnessError, UsageError
 from .exchange import Exchange
-from .redact import REDACTED, SECRET_QUERY
+from .redact import REDACTED, SECRET_QUERY, secret_forms
 
 RECORD_MODES = ("once", "new_episodes", "all", "none")  # vcrpy's modes, with vcrpy's meanings
 
@@ -72,14 +71,6 @@ def write_cassette(path: Path, exchanges: list[Exchange]) -> None:
     data = serialize({"requests": requests, "responses": [_response_dict(e) for e in kept]}, yamlserializer)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(data, encoding="utf-8")
-
-
-def secret_forms(secret: str) -> list[bytes]:
-    """The shapes a key can take in a file: as is, URL-encoded, JSON-escaped, base64."""
-    raw = secret.encode()
-    forms = {raw, quote(secret, safe="").encode(), secret.replace("/", "\\/").encode(),
-             base64.b64encode(raw).rstrip(b"=")}
-    return [f for f in forms if len(f) >= 4]
 
 
 def guard(paths: list[Path], secrets: list[str]) -> None:

@@ -70,25 +70,6 @@ class Exchange:
         text = self.body[:limit].decode("utf-8", "replace")
         return text + (f"\n... ({len(self.body) - limit} more bytes)" if len(self.body) > limit else "")
 
-    def curl(self) -> str:
-        """A command that reproduces the request (already redacted: put your key back in)."""
-        parts = [f"curl -sS -X {self.method} '{self.url}'"]
-        for name, value in self.request_headers.items():
-            if name in ("content-length", "host", "accept-encoding", "connection", "user-agent"):
-                continue
-            parts.append(f"-H '{name}: {value}'")
-        if self.request_body:
-            body = self.request_body.decode("utf-8", "replace").replace("'", "'\\''")
-            parts.append(f"-d '{body}'")
-        return " \\\n  ".join(parts)
-
-    def summary(self) -> str:
-        if self.fault:
-            return f"{self.method} {self.url} -> no answer: {self.fault}"
-        stop = f", stream stopped: {self.stop}" if self.stop else ""
-        return f"{self.method} {self.url} -> HTTP {self.status} {self.content_type or '(no content-type)'}" \
-               f", {len(self.body)} bytes{stop}"
-
     def as_dict(self, preview: int = PREVIEW_BYTES) -> dict[str, Any]:
         return {
             "id": self.id, "method": self.method, "url": self.url, "request_headers": self.request_headers,

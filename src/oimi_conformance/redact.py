@@ -3,35 +3,42 @@ stored, printed or written. A Redactor knows the secrets of one run."""
 
 from __future__ import annotations
 
-import re
+import base64
 from collections.abc import Iterable, Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 REDACTED = "REDACTED"
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "proxy-authorization", "api-key"})
 DROPPED_HEADERS = frozenset({"cookie", "set-cookie"})
 SECRET_QUERY = frozenset({"key", "api_key", "api-key"})
-# Anything shaped like an API key, even one the run was not told about (e.g. echoed by a gateway
-# from another user): sk-..., AIza..., long bearer tokens.
-_KEY_SHAPES = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6,}|AIza[0-9A-Za-z_\-]{20,})")
+
+
+
+def secret_forms(secret: str) -> list[bytes]:
+    """The shapes a key takes when a gateway echoes it: as is, URL-encoded, JSON-escaped, base64."""
+    raw = secret.encode()
+    forms = {raw, quote(secret, safe="").encode(), secret.replace("/", "\\/").encode(),
+             base64.b64encode(raw).rstrip(b"=")}
+    return [f for f in forms if len(f) >= 4]
 
 
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         # longest first, so a key that contains another is replaced whole
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.forms = sorted({f for s in self.secrets for f in secret_forms(s)}, key=len, reverse=True)
 
     def text(self, value: str) -> str:
-        for secret in self.secrets:
+        for form in self.forms:
+            secret = form.decode()
             if secret in value:
                 value = value.replace(secret, REDACTED)
         return value
 
     def data(self, value: bytes) -> bytes:
-        for secret in self.secrets:
-            encoded = secret.encode()
-            if encoded in value:
-                value = value.replace(encoded, REDACTED.encode())
+        for form in self.forms:
+            if form in value:
+                value = value.replace(form, REDACTED.encode())
         return value
 
     def headers(self, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -57,8 +64,5 @@ class Redactor:
     def leaks(self, blob: str | bytes) -> list[str]:
         """Which of this run's secrets appear in ``blob`` (named by position, never by value)."""
         raw = blob.encode("utf-8", "replace") if isinstance(blob, str) else blob
-        return [f"key #{n + 1}" for n, s in enumerate(self.secrets) if s.encode() in raw]
+        return [f"key #{n + 1}" for n, s in enumerate(self.secrets) if any(f in raw for f in secret_forms(s))]
 
-
-def looks_like_key(text: str) -> bool:
-    return bool(_KEY_SHAPES.search(text))
