@@ -25,7 +25,8 @@ def test_every_check_applies_to_some_case():
     from oimi_conformance.cases import load_cases
 
     cases = load_cases()
-    idle = [c.id for c in select() if not any(c.applies(case) for case in cases)]
+    # SDK checks (area sdk) make their own calls with the official SDKs: no case applies to them
+    idle = [c.id for c in select() if c.area != "sdk" and not any(c.applies(case) for case in cases)]
     assert idle == [], f"checks no case gives anything to judge: {idle}"
 
 

@@ -21,6 +21,10 @@ for path in sorted((Path(__file__).parent / "deviation_catches").glob("*.yaml"))
 
 # Deviations that only slow a run down, whose catching is proven in tests/test_run.py with short timeouts.
 PROVEN_ELSEWHERE = {"robustness.slow-headers", "robustness.reset", "robustness.huge-body"}
+# Deviations that break an official SDK rather than a contract check: proven in tests/test_sdk_suite.py, which
+# also proves that every SDK check (area sdk, judged from no exchange) is tripped by some deviation.
+PROVEN_BY_SDK = {"gemini.ping-comment"}
+PROVEN_ELSEWHERE |= PROVEN_BY_SDK
 
 
 # Deviations that show on any stream or any route: judged on the chat cases.
@@ -50,7 +54,7 @@ def test_every_deviation_is_claimed_by_some_check():
 
 def test_every_check_is_claimed_by_a_deviation():
     claimed = {check for checks in CATCHES.values() for check in checks}
-    unclaimed = sorted({c.id for c in select()} - claimed)
+    unclaimed = sorted({c.id for c in select() if c.area != "sdk"} - claimed)
     assert not unclaimed, f"checks no sandbox deviation is proven to trip: {unclaimed}"
 
 

@@ -4,7 +4,10 @@ A (model, capability) cell is:
   supported    every judged check of its cases passed (or is a known deviation)
   unsupported  the model answered a clean, documented 4xx: the cases were skipped as unsupported
   broken       some check of its cases failed or errored (5xx, invalid body, wrong envelope, timeout...)
-  not probed   nothing was sent for it (budget, a key not given, a replay without the exchange)
+  not probed   nothing was sent for it (budget, a key not given, a replay without the exchange, a flag)
+
+The capability matrix has one column per capability of ``CAPABILITIES``; its cell is the verdict of that
+capability's one *probe case* (``probe: true`` in ``specs/cases``), so each cell costs at most one request.
 """
 
 from __future__ import annotations
@@ -15,27 +18,70 @@ from typing import Any
 VERDICTS = ("supported", "unsupported", "broken", "not probed")
 CLAIM_CHECKS = frozenset({"models.claimed-endpoint-works"})
 
+# The matrix's columns, in order. Each has exactly one probe case in specs/cases.
+CAPABILITIES: tuple[str, ...] = (
+    "chat", "chat.stream", "chat.tools", "chat.json", "chat.vision",
+    "responses", "responses.stream", "responses.compact",
+    "messages", "messages.stream", "messages.tools",
+    "gemini", "gemini.stream",
+    "embeddings", "rerank", "images",
+)
 
-def capability_verdicts(results: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """(model, capability) -> {"verdict", "failing": [check ids], "cases": [case ids]} over per-model results."""
+# Features asked of an endpoint's basic request: when the model refuses that basic request with a clean,
+# documented 4xx (its cell is `unsupported`), the feature is `not probed` (`oimi-conformance matrix
+# --exhaustive` probes it anyway). Streaming is not a feature here: some models only stream.
+REQUIRES: dict[str, str] = {"chat.tools": "chat", "chat.json": "chat", "chat.vision": "chat",
+                            "messages.tools": "messages"}
+
+# The cases an endpoint claim (``supported_endpoint_types``) promises will work: the endpoint's basic
+# request, streamed and not. The same cases ``models.claimed-endpoint-works`` judges. Optional features
+# (tools, JSON output, vision, model-specific image options) are not promised by a claim.
+CLAIM_TAGS = frozenset({"base", "base-stream"})
+
+
+def claim_covers(case: Any) -> bool:
+    """Whether the endpoint's claim promises that this case works (see ``CLAIM_TAGS``)."""
+    return bool(CLAIM_TAGS & set(case.tags))
+
+
+def refused(message: str) -> bool:
+    """Whether a skip message is the engine's 'unsupported by model ...' (a clean 4xx)."""
+    return message.startswith("unsupported")
+
+
+def capability_verdicts(results: list[dict[str, Any]], cases: dict[str, str] | None = None
+                        ) -> dict[tuple[str, str], dict[str, Any]]:
+    """(model, capability) -> {"verdict", "failing": [check ids], "cases": [case ids], "reason"} over
+    per-model results. ``cases``: only the results of these case ids count, each for the capability it
+    maps to (the matrix passes its probe cases); by default every case counts for its own capability."""
     cells: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in results:
         # the claim check judges what the gateway says about a capability, not the capability itself
-        if r.get("model") and r["check_id"] not in CLAIM_CHECKS:
+        if not r.get("model") or r["check_id"] in CLAIM_CHECKS:
+            continue
+        if cases is None:
             cells[(r["model"], r["capability"])].append(r)
-    out = {}
-    for key, rows in cells.items():
-        # a known deviation (xfailed) is still a broken capability, only an expected one
-        failing = sorted({r["check_id"] for r in rows if r["outcome"] in ("failed", "error", "xfailed")})
-        passed = any(r["outcome"] == "passed" for r in rows)
-        unsupported = any(r["outcome"] == "skipped" and r["message"].startswith("unsupported") for r in rows)
-        if failing:
-            verdict = "broken"
-        elif unsupported and not passed:
-            verdict = "unsupported"
-        elif passed:
-            verdict = "supported"
-        else:
-            verdict = "not probed"
-        out[key] = {"verdict": verdict, "failing": failing, "cases": sorted({r["case_id"] for r in rows})}
-    return out
+        elif r["case_id"] in cases:
+            cells[(r["model"], cases[r["case_id"]])].append(r)
+    return {key: verdict_of(rows) for key, rows in cells.items()}
+
+
+def verdict_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The verdict of one cell from the results of its cases, with the failing checks and a reason."""
+    # a known deviation (xfailed) is still a broken capability, only an expected one
+    bad = [r for r in rows if r["outcome"] in ("failed", "error", "xfailed")]
+    failing = sorted({r["check_id"] for r in bad})
+    passed = any(r["outcome"] == "passed" for r in rows)
+    unsupported = [r for r in rows if r["outcome"] == "skipped" and refused(r["message"])]
+    skipped = [r for r in rows if r["outcome"] == "skipped"]
+    if failing:
+        verdict, first = "broken", bad[0]
+        reason = f"{first['check_id']}: {first['message']}"
+    elif unsupported and not passed:
+        verdict, reason = "unsupported", unsupported[0]["message"]
+    elif passed:
+        verdict, reason = "supported", ""
+    else:
+        verdict, reason = "not probed", skipped[0]["message"] if skipped else "no check judged it"
+    return {"verdict": verdict, "failing": failing, "cases": sorted({r["case_id"] for r in rows}),
+            "reason": reason[:300]}

@@ -82,6 +82,7 @@ class Case:
     per_model: bool = True  # False: run once, on the endpoint's first model
     optional: bool = False  # a clean 4xx means "unsupported by this model" (a skip), not a failure
     needs_key: str | None = None  # an extra key this case needs (skipped when not given)
+    probe: bool = False  # the one case whose answer gives its capability's cell in the matrix
     spec: str = ""
     source: str = ""
 
@@ -146,7 +147,8 @@ def load_cases() -> tuple[Case, ...]:
                     capability=entry.get("capability", entry["endpoint"]), steps=steps,
                     tags=frozenset(entry.get("tags", [])), per_model=entry.get("per_model", True),
                     optional=entry.get("optional", False), needs_key=entry.get("needs_key"),
-                    spec=entry.get("spec", ""), source=f"specs/cases/{path.name}",
+                    probe=bool(entry.get("probe", False)), spec=entry.get("spec", ""),
+                    source=f"specs/cases/{path.name}",
                 )
             except (KeyError, TypeError) as exc:
                 raise UsageError(f"{where}: malformed case ({exc})") from exc
@@ -158,4 +160,16 @@ def load_cases() -> tuple[Case, ...]:
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise UsageError(f"duplicate case ids: {dupes}")
+    probes = [c.capability for c in cases if c.probe]
+    dupes = sorted({p for p in probes if probes.count(p) > 1})
+    if dupes:
+        raise UsageError(f"more than one probe case (probe: true) for capability {dupes}")
+    for case in cases:
+        if case.probe and (not case.per_model or len(case.steps) != 1):
+            raise UsageError(f"{case.source}: {case.id}: a probe case is per model and sends one request")
     return tuple(cases)
+
+
+def probe_cases() -> dict[str, Case]:
+    """capability -> the one case (``probe: true``) whose answer is that capability's matrix cell."""
+    return {c.capability: c for c in load_cases() if c.probe}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,9 +79,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except HarnessError:
         prepared.close()
         raise
+    # JUnit XML and Allure results beside results.json (-- ARGS may override); OIMI_CONFORMANCE_ALLURE=0: no Allure
+    report_dir, allure = Path(options.report_dir), os.environ.get("OIMI_CONFORMANCE_ALLURE", "1") != "0"
+    reports = [] if getattr(options, "dry_run", False) else [
+        f"--junitxml={report_dir / 'junit.xml'}", "-o", "junit_suite_name=oimi-conformance",
+        *(["--alluredir", str(report_dir / "allure-results"), "--clean-alluredir"] if allure else [])]
     argv = [str(_suites_dir()), "-p", "no:cacheprovider", "--rootdir", str(_suites_dir()), "-o", "addopts=",
             "-q" if args.quiet else "-rfE", "--tb=short", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-            *(["-k", args.keyword] if args.keyword else []), *args.pytest_args]
+            *reports, *(["-k", args.keyword] if args.keyword else []), *args.pytest_args]
     try:
         code = pytest.main(argv, plugins=[prepared])
     finally:
@@ -101,7 +107,8 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
             print(f"{dev.name:40} {dev.family:12} {dev.description}")
         return EXIT_OK
     try:
-        config = SandboxConfig(deviations=frozenset(args.deviation or []), latency_s=args.latency_ms / 1000)
+        config = SandboxConfig(deviations=frozenset(args.deviation or []), latency_s=args.latency_ms / 1000,
+                               extra_models=args.extra_models)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     print(f"sandbox gateway on http://127.0.0.1:{args.port} (key sk-sandbox-valid); Ctrl-C stops it", flush=True)
@@ -160,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8787)
     s.add_argument("--deviation", action="append", help="switch on a named deviation (repeatable)")
     s.add_argument("--latency-ms", type=float, default=0.0, help="injected latency per request")
+    s.add_argument("--extra-models", type=int, default=0,
+                   help="add N clones of sandbox-omni (sandbox-omni-01...), e.g. for a matrix benchmark")
     s.add_argument("--list-deviations", action="store_true", help="list the deviations and exit")
     s.set_defaults(func=_cmd_sandbox)
 

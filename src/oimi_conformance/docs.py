@@ -31,5 +31,6 @@ def checks_markdown() -> str:
                       + (" (needs live timing; skipped on replay)" if c.needs_timing else "") + ".", ""]
             if c.doc:
                 lines += [c.doc, ""]
-            lines += [f"Spec: {c.spec}", "", f"Cases: {shown or 'none yet'}", ""]
+            runs = "the official SDK, live, with `--sdk`" if c.area == "sdk" else (shown or "none yet")
+            lines += [f"Spec: {c.spec}", "", f"{'Runs' if c.area == 'sdk' else 'Cases'}: {runs}", ""]
     return "\n".join(lines)

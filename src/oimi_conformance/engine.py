@@ -49,6 +49,8 @@ class RunConfig:
     progress: Callable[[str], None] | None = None
     record_mode: str | None = None  # None: live, no cassettes; else one of cassettes.RECORD_MODES
     cassette_dir: Path | None = None  # cassettes/<target>
+    dry_run: bool = False  # plan only: send nothing but discovery's GET /v1/models (nothing at all given models)
+    strict_expectations: bool = False  # a passing check that the expectations list as failing fails
 
 
 class Engine:
@@ -82,6 +84,7 @@ class Engine:
         self.facts: dict[str, Any] = {}
         self.started = time.time()
         self.exchanged = False
+        self.tasks: dict[int, asyncio.Future[None]] = {}  # id(case run) -> its exchange, for runs sent `after` it
 
     # -- exchange ---------------------------------------------------------------------------
 
@@ -139,6 +142,14 @@ class Engine:
 
     async def _run_case(self, run: CaseRun) -> None:
         earlier: dict[str, Any] = {}
+        if run.after is not None and not run.not_sent:
+            base = self.tasks.get(id(run.after))
+            if base is not None:
+                await base
+            if self._refused(run.after):
+                status = run.after.exchanges[run.after.case.steps[0].name].status
+                run.not_sent = (f"not probed: the model refused {run.after.case.id} (HTTP {status}), "
+                                "the basic request of this endpoint")
         for step in run.case.steps:
             if run.not_sent:
                 break
@@ -166,6 +177,8 @@ class Engine:
 
     async def discover(self) -> list[ModelInfo]:
         """GET /v1/models with the main key: the models to probe and the gateway's claims about them."""
+        if self.config.dry_run and self.config.models:  # nothing sent: the claims stay unknown
+            return [ModelInfo(m, None) for m in self.config.models]
         listing = next((c for c in load_cases() if c.id == "models.list"), None)
         if listing is None:
             raise UsageError("specs/cases has no `models.list` case to discover models with")
@@ -197,7 +210,15 @@ class Engine:
 
     async def exchange_all(self, runs: list[CaseRun]) -> None:
         self.total = len(runs)
-        await asyncio.gather(*(self._run_case(r) for r in runs))
+        self.tasks = {id(r): asyncio.ensure_future(self._run_case(r)) for r in runs}
+        await asyncio.gather(*self.tasks.values())
+
+    def _refused(self, run: CaseRun) -> str | None:
+        """Why ``run`` counts as refused by its model (a clean, documented 4xx), or None."""
+        main = run.exchanges.get(run.case.steps[0].name)
+        if main is None or main.fault or main.missing:
+            return None
+        return _unsupported(run.case, run, main, self.config.profile)
 
     # -- judge ------------------------------------------------------------------------------
 
@@ -240,16 +261,23 @@ class Engine:
         except Exception as exc:
             return _set(result, "error", f"internal error in check {check.id}: {type(exc).__name__}: "
                                          f"{self.redactor.text(str(exc))}")
+        if self.config.strict_expectations:  # a listed failure that passes: the target changed
+            unexpected = self.config.expectations.unexpected_pass(check.id, case.id, run.model)
+            if unexpected:
+                return _set(result, "failed", unexpected)
         return result
 
     # -- the phases -------------------------------------------------------------------------
 
-    def prepare(self) -> list[tuple[Check, CaseRun]]:
-        """Select checks, discover models, plan cases: every (check, case run) pair to judge."""
+    def prepare(self, planner: Callable[[list[ModelInfo]], list[CaseRun]] | None = None
+                ) -> list[tuple[Check, CaseRun]]:
+        """Select checks, discover models, plan cases: every (check, case run) pair to judge.
+        ``planner``: models -> case runs, instead of ``plan_runs`` (the capability matrix plans its own)."""
         self.checks = select(self.config.checks, self.config.exclude_checks)
         with self._blocked():
             self.models = asyncio.run(self._with_transport(self.discover()))
-        planned = plan_runs(self.models, self.config.keys, case_patterns=self.config.cases)
+        planned = planner(self.models) if planner else plan_runs(self.models, self.config.keys,
+                                                                 case_patterns=self.config.cases)
         # a case no selected check judges is not worth a request
         self.runs = [r for r in planned if any(c.applies(r.case) for c in self.checks)]
         self.facts = {"models": {m.id: sorted(m.claims) if m.claims is not None else None for m in self.models}}
@@ -258,7 +286,7 @@ class Engine:
     def exchange(self, only: set[int] | None = None) -> None:
         """Send every planned request (once, concurrently, within budget); ``only``: the ids (``id()``)
         of the case runs still selected, e.g. after pytest's ``-k`` deselected the rest."""
-        if not self.exchanged:
+        if not self.exchanged and not self.config.dry_run:
             self.exchanged = True
             runs = [r for r in self.runs if only is None or id(r) in only]
             with self._blocked():
@@ -341,26 +369,56 @@ def _error_message(body: Any) -> str:
 
 
 def _tokens(runs: list[CaseRun]) -> dict[str, int]:
-    """Tokens the gateway says it spent, summed over every answer that reports usage."""
+    """Tokens the gateway says it spent, summed over every answer that reports usage: the body's usage
+    object, or a stream's last report of each count (the usage chunk of a chat stream, ``message_start`` and
+    ``message_delta``, ``response.completed``, the last ``usageMetadata``: streamed counts are cumulative)."""
     total = {"input": 0, "output": 0}
     seen: set[str] = set()
     for run in runs:
         for exchange in run.exchanges.values():
-            if exchange.id in seen or not isinstance(exchange.json, dict):
+            if exchange.id in seen:
                 continue
             seen.add(exchange.id)
-            usage = exchange.json.get("usage") or exchange.json.get("usageMetadata") or {}
-            if isinstance(usage, dict):
-                total["input"] += _int(usage, "prompt_tokens", "input_tokens", "promptTokenCount")
-                total["output"] += _int(usage, "completion_tokens", "output_tokens", "candidatesTokenCount")
+            payloads = [_event_json(e) for e in exchange.events] if exchange.events else [exchange.json]
+            counts: dict[str, int] = {}
+            for payload in payloads:
+                usage = _usage_of(payload)
+                for name, value in (("input", _int(usage, "prompt_tokens", "input_tokens", "promptTokenCount")),
+                                    ("output", _int(usage, "completion_tokens", "output_tokens",
+                                                    "candidatesTokenCount"))):
+                    if value is not None:
+                        counts[name] = value
+            for name, value in counts.items():
+                total[name] += value
     return total
 
 
-def _int(usage: dict[str, Any], *names: str) -> int:
+def _event_json(event: Any) -> Any:
+    if hasattr(event, "value"):  # a JSON-array element, already parsed
+        return event.value
+    try:
+        return json.loads(event.data)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _usage_of(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        return {}
+    for holder in (payload, payload.get("response"), payload.get("message")):
+        if isinstance(holder, dict):
+            usage = holder.get("usage") or holder.get("usageMetadata")
+            if isinstance(usage, dict):
+                return usage
+    return {}
+
+
+def _int(usage: dict[str, Any], *names: str) -> int | None:
     for name in names:
-        if isinstance(usage.get(name), int):
-            return usage[name]
-    return 0
+        value = usage.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
 
 
 def run(config: RunConfig, transport_factory: Callable[[Redactor, StreamLimits], Transport] | None = None

@@ -1,67 +1,282 @@
 """The capability matrix: for every model, what each capability does, next to what the gateway claims.
 
-Built from a run's results (``results.json``): the verdicts come from ``capabilities``, the claims
-from the model list (``supported_endpoint_types``). Written as ``matrix.json`` (schema:
-``specs/schemas/report/matrix.json``) and ``matrix.md`` in the report folder.
+One cell per (model, capability of ``capabilities.CAPABILITIES``). A cell's verdict comes from the
+results of that capability's one probe case (``probe: true`` in ``specs/cases``) and nothing else, so it
+costs at most one request. Its claim is the model's ``supported_endpoint_types`` entry for the probe case's
+endpoint (``plan.CLAIM_OF_ENDPOINT``). Built from a run's ``results.json`` and written beside it as
+``matrix.json`` (schema: ``specs/schemas/report/matrix.json``) and ``matrix.md`` (a pull-request comment).
+
+``oimi-conformance matrix`` probes every cell (``plan_matrix``); ``oimi-conformance run`` probes the cells
+the gateway claims, and its matrix reports the others ``not probed``.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Any
 
-from .capabilities import VERDICTS, capability_verdicts
-from .plan import CLAIM_OF_ENDPOINT
+from .capabilities import CAPABILITIES, REQUIRES, VERDICTS, capability_verdicts, claim_covers
+from .cases import Case, probe_cases
+from .errors import UsageError
+from .plan import CLAIM_OF_ENDPOINT, CaseRun, ModelInfo, build_request, plan_runs
 
 MATRIX_VERSION = 1
-SYMBOL = {"supported": "✅", "unsupported": "➖", "broken": "❌", "not probed": "·"}
+SYMBOL = {"supported": "✅", "unsupported": "➖", "broken": "❌", "not probed": "⬜"}  # noqa: RUF001
+TEXT_SYMBOL = {"supported": "ok", "unsupported": "--", "broken": "XX", "not probed": ".."}
+SHORT = {"chat": "chat", "chat.stream": "c.strm", "chat.tools": "c.tool", "chat.json": "c.json",
+         "chat.vision": "c.vis", "responses": "resp", "responses.stream": "r.strm", "responses.compact": "r.cmpt",
+         "messages": "msg", "messages.stream": "m.strm", "messages.tools": "m.tool", "gemini": "gem",
+         "gemini.stream": "g.strm", "embeddings": "embed", "rerank": "rerank", "images": "image"}
+LIST_LIMIT = 25  # lines of each list in matrix.md and on the terminal; matrix.json has them all
 
 
-def endpoint_of(capability: str) -> str:
-    return capability.split(".", 1)[0]
+def probe_plan() -> dict[str, Case]:
+    """capability -> its probe case, in matrix column order; every capability must have one."""
+    probes = probe_cases()
+    missing = [c for c in CAPABILITIES if c not in probes]
+    extra = sorted(set(probes) - set(CAPABILITIES))
+    if missing or extra:
+        raise UsageError(f"specs/cases: the probe cases (probe: true) must cover exactly the matrix's capabilities; "
+                         f"missing {missing}, unknown {extra}")
+    return {c: probes[c] for c in CAPABILITIES}
+
+
+def claim_of(case: Case) -> str | None:
+    return CLAIM_OF_ENDPOINT.get(case.endpoint)
+
+
+# -- planning (oimi-conformance matrix) -----------------------------------------------------------------
+
+
+def plan_matrix(models: list[ModelInfo], keys: dict[str, str], *, claimed_only: bool = False,
+                exhaustive: bool = False, capabilities: list[str] | None = None,
+                case_patterns: list[str] | None = None) -> list[CaseRun]:
+    """One run of each probe case on every model, whatever the claims: at most one request per cell.
+
+    ``claimed_only``: cells whose endpoint the model does not claim are not sent (``not probed``).
+    Unless ``exhaustive``, a feature cell (``REQUIRES``) waits for its endpoint's basic cell and is not
+    sent when the model refused that (a clean 4xx). ``capabilities``: only these columns (globs).
+    """
+    import fnmatch
+
+    probes = probe_plan()
+    chosen = [c for c in CAPABILITIES
+              if not capabilities or any(fnmatch.fnmatchcase(c, p) for p in capabilities)]
+    if not chosen:
+        raise UsageError(f"--capabilities matches none of {', '.join(CAPABILITIES)}")
+    cases = tuple(probes[c] for c in chosen)
+    runs = plan_runs(models, keys, cases=cases, case_patterns=case_patterns, every_model=True)
+    order = {c: i for i, c in enumerate(CAPABILITIES)}
+    runs.sort(key=lambda r: order[r.case.capability])  # column by column: a budget spreads over the models
+    by_cell = {(r.model, r.case.capability): r for r in runs}
+    for run in runs:
+        if claimed_only and run.claimed is False and not run.not_sent:
+            run.not_sent = (f"not probed: the gateway does not claim {claim_of(run.case)} for this model "
+                            "(--claimed-only)")
+        base = by_cell.get((run.model, REQUIRES.get(run.case.capability, "")))
+        if base is not None and not exhaustive:
+            run.after = base
+    return runs
+
+
+def distinct_requests(runs: list[CaseRun], base_url: str, keys: dict[str, str], answered: Any = ()) -> int:
+    """How many requests the runs would send, identical requests counted once and those already
+    ``answered`` (the discovery's) not at all: an upper bound, as a step after a failed one is not sent."""
+    seen: set[Any] = set()
+    for run in runs:
+        if run.not_sent:
+            continue
+        for step in run.case.steps:
+            if "$from" in repr(step.body):  # built from an earlier answer: never identical to another
+                seen.add((run.id, step.name))
+                continue
+            method, url, headers, body = build_request(run.case, step, run.model, base_url, keys, {})
+            seen.add((method, url, tuple(sorted(headers.items())), body))
+    return len(seen - set(answered))
+
+
+def plan_lines(engine: Any, *, matrix: bool) -> list[str]:
+    """The dry-run report of a prepared engine: what was sent (discovery at most), the cells, the requests."""
+    runs: list[CaseRun] = engine.runs
+    config = engine.config
+    if engine.sent == 0:
+        head = "dry run: nothing was sent" + (" (models from --models: their claims are unknown without "
+                                              "GET /v1/models)" if config.models else "")
+    else:
+        head = (f"dry run: {engine.sent} request sent, the discovery GET /v1/models ({len(engine.models)} models); "
+                "nothing else (pass --models to send nothing at all)")
+    cells = [r for r in runs if r.case.probe]
+    by_cell = {(r.model, r.case.capability): r for r in cells}
+    models = [m.id for m in engine.models]
+    columns = [c for c in CAPABILITIES if any(r.case.capability == c for r in cells)] or list(CAPABILITIES)
+    to_send = [r for r in runs if not r.not_sent]
+    conditional = [r for r in to_send if r.after is not None]
+    requests = distinct_requests(runs, config.base_url, config.keys, engine.finished)
+    lines = [head]
+    if matrix:
+        lines.append(f"cells: {len(models)} models x {len(columns)} capabilities = {len(models) * len(columns)}; "
+                     f"{len(to_send)} to probe (at most one request each), {len(runs) - len(to_send)} not probed")
+    else:
+        lines.append(f"case runs: {len(runs)} on {len(models)} models, {len(to_send)} to send; matrix cells probed "
+                     f"by this run: {sum(1 for r in cells if not r.not_sent)} of {len(models) * len(CAPABILITIES)} "
+                     "(`oimi-conformance matrix` probes them all)")
+    line = f"requests: at most {requests}, identical requests counted once"
+    if conditional:
+        line += f"; {len(conditional)} of them only if the endpoint's basic request is accepted"
+    if config.max_requests is not None:
+        left = max(0, config.max_requests - engine.sent)
+        line += f"; budget --max-requests {config.max_requests}: {min(left, requests)} can be sent"
+        if requests > left:
+            line += f", {requests - left} would be reported not probed/skipped"
+    lines.append(line)
+    reasons = Counter(r.not_sent for r in runs if r.not_sent)
+    lines += [f"not sent ({n}): {reason}" for reason, n in reasons.most_common(LIST_LIMIT)]
+    if cells:
+        lines += ["", "plan: + probed, ~ probed unless the endpoint's basic request is refused, . not probed", ""]
+        width = max([len(m) for m in models] + [5])
+        lines.append(" " * width + " " + " ".join(f"{SHORT[c]:>6}" for c in columns))
+        for model in models:
+            marks = []
+            for c in columns:
+                run = by_cell.get((model, c))
+                mark = "." if run is None or run.not_sent else "~" if run.after is not None else "+"
+                marks.append(f"{mark:>6}")
+            lines.append(f"{model:<{width}} " + " ".join(marks))
+    return lines
+
+
+# -- building (from results.json) -------------------------------------------------------------------------
 
 
 def build_matrix(record: dict[str, Any]) -> dict[str, Any]:
-    """matrix.json from a results.json document."""
-    cells = capability_verdicts(record["results"])
-    claims = {m["id"]: m.get("claims") for m in record.get("models", [])}
-    models = sorted(claims) or sorted({m for m, _ in cells})
-    capabilities = sorted({c for _, c in cells})
+    """matrix.json from a results.json document (see ``specs/schemas/report/matrix.json``)."""
+    probes = probe_plan()
+    case_capability = {case.id: cap for cap, case in probes.items()}
+    cells = capability_verdicts(record["results"], case_capability)
+    meta = record.get("meta", {})
+    claims: dict[str, list[str] | None] = {m["id"]: m.get("claims") for m in record.get("models", [])}
+    models = list(claims) or sorted({m for m, _ in cells})
+    exchange_of = {(r["model"], case_capability[r["case_id"]]): r.get("exchange") for r in record["results"]
+                   if r.get("model") and r["case_id"] in case_capability and r.get("exchange")}
+    source = meta.get("mode", "run")
     out_cells: dict[str, dict[str, Any]] = {}
     disagreements = []
     for model in models:
         row = {}
-        for capability in capabilities:
-            cell = cells.get((model, capability), {"verdict": "not probed", "failing": [], "cases": []})
-            claim_name = CLAIM_OF_ENDPOINT.get(endpoint_of(capability))
-            model_claims = claims.get(model)
-            claimed = None if model_claims is None or claim_name is None else claim_name in model_claims
-            row[capability] = {**cell, "claimed": claimed}
+        model_claims = claims.get(model)
+        for capability, case in probes.items():
+            claim = claim_of(case)
+            claimed = None if model_claims is None or claim is None else claim in model_claims
+            cell = cells.get((model, capability))
+            if cell is None:
+                reason = ("not claimed: a run probes only the endpoints the gateway claims for a model "
+                          "(`oimi-conformance matrix` probes every cell)" if claimed is False and source == "run"
+                          else "not in this run (--cases, --checks, --capabilities or -k left it out)")
+                cell = {"verdict": "not probed", "failing": [], "cases": [], "reason": reason}
             verdict = cell["verdict"]
-            if claimed is True and verdict in ("unsupported", "broken"):
-                disagreements.append({"model": model, "capability": capability, "claimed": True,
-                                      "verdict": verdict, "note": f"claims {claim_name} but the probe found "
-                                      f"{verdict}"})
+            note = None
+            if claimed is True and verdict == "unsupported" and claim_covers(case):
+                note = f"claims {claim}, but {case.id} was refused" + _status_in(cell["reason"])
+            elif claimed is True and verdict == "broken" and claim_covers(case):
+                note = f"claims {claim}, but {capability} is broken ({', '.join(cell['failing'])})"
             elif claimed is False and verdict == "supported":
-                disagreements.append({"model": model, "capability": capability, "claimed": False,
-                                      "verdict": verdict, "note": f"works but does not claim {claim_name}"})
+                note = f"{capability} works, but {claim} is not claimed"
+            if note:
+                disagreements.append({"model": model, "capability": capability, "claim": claim, "claimed": claimed,
+                                      "verdict": verdict, "note": note[:300]})
+            agrees = None if claimed is None or verdict == "not probed" else note is None
+            row[capability] = {"verdict": verdict, "claimed": claimed, "claim": claim, "agrees": agrees,
+                               "case": case.id, "cases": cell["cases"], "failing": cell["failing"],
+                               "reason": cell["reason"], "exchange": exchange_of.get((model, capability))}
         out_cells[model] = row
     counts = {v: sum(1 for r in out_cells.values() for c in r.values() if c["verdict"] == v) for v in VERDICTS}
-    return {"version": MATRIX_VERSION, "target": record.get("meta", {}).get("target"), "models": models,
-            "capabilities": capabilities, "cells": out_cells, "counts": counts, "disagreements": disagreements}
+    return {
+        "version": MATRIX_VERSION, "source": source, "target": meta.get("target"), "base_url": meta.get("base_url"),
+        "generated": meta.get("finished"), "requests": meta.get("requests", 0),
+        "tokens": meta.get("tokens", {"input": 0, "output": 0}),
+        "capabilities": list(probes),
+        "probes": {cap: {"case": case.id, "endpoint": case.endpoint, "claim": claim_of(case),
+                         "claim_covers": claim_covers(case), "requires": REQUIRES.get(cap)}
+                   for cap, case in probes.items()},
+        "models": models, "claims": {m: claims.get(m) for m in models},
+        "cells": out_cells, "counts": counts, "disagreements": disagreements,
+    }
+
+
+# -- rendering ----------------------------------------------------------------------------------------------
+
+
+def _headline(matrix: dict[str, Any]) -> str:
+    tokens = matrix.get("tokens") or {}
+    return (f"{len(matrix['models'])} models x {len(matrix['capabilities'])} capabilities, "
+            f"{matrix.get('requests', 0)} requests, tokens {tokens.get('input', 0)} in / {tokens.get('output', 0)} out")
+
+
+def _lists(matrix: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """(title, lines): the claim disagreements, the broken cells with their failing checks, the reasons
+    cells were not probed."""
+    broken = [f"{m} {c}: {', '.join(cell['failing'])}" for m, row in matrix["cells"].items()
+              for c, cell in row.items() if cell["verdict"] == "broken"]
+    not_probed = Counter(_generic(cell["reason"], model) for model, row in matrix["cells"].items()
+                         for cell in row.values() if cell["verdict"] == "not probed")
+    return [
+        ("claim disagreements (supported_endpoint_types vs the probe)",
+         [f"{d['model']} {d['capability']}: {d['note']}" for d in matrix["disagreements"]]),
+        ("broken cells (failing checks)", broken),
+        ("not probed (cells: reason)", [f"{n}: {reason}" for reason, n in not_probed.most_common()]),
+    ]
+
+
+def _status_in(reason: str) -> str:
+    found = re.search(r"HTTP \d{3}", reason)
+    return f" ({found.group(0)})" if found else ""
+
+
+def _generic(reason: str, model: str) -> str:
+    """A reason with the model and request ids taken out, so one line counts the cells it applies to."""
+    return re.sub(r"\s*\(request id: [^)]*\)", "", reason).replace(model, "<model>")
+
+
+def _capped(lines: list[str]) -> list[str]:
+    if len(lines) <= LIST_LIMIT:
+        return lines
+    return [*lines[:LIST_LIMIT], f"... and {len(lines) - LIST_LIMIT} more in matrix.json"]
 
 
 def matrix_markdown(matrix: dict[str, Any]) -> str:
-    """A compact table fit for a pull-request comment."""
+    """A compact table fit for a pull-request comment: one row per model, one column per capability."""
     caps = matrix["capabilities"]
-    lines = [f"**Capability matrix** ({matrix.get('target') or 'target'}): "
-             + ", ".join(f"{SYMBOL[v]} {v} {matrix['counts'][v]}" for v in VERDICTS), "",
-             "| model | " + " | ".join(caps) + " |", "|---|" + "---|" * len(caps)]
+    legend = " · ".join(f"{SYMBOL[v]} {v} {matrix['counts'][v]}" for v in VERDICTS)
+    lines = [f"**Capability matrix** of {matrix.get('target') or 'the target'}: {_headline(matrix)}", "",
+             legend + " · `*` the gateway's claim disagrees", "",
+             "| model | " + " | ".join(c.replace(".", "<br>") for c in caps) + " |",
+             "|---|" + ":-:|" * len(caps)]
     for model in matrix["models"]:
         row = matrix["cells"][model]
         lines.append(f"| {model} | " + " | ".join(
-            SYMBOL[row[c]["verdict"]] + ("*" if row[c]["claimed"] is True and row[c]["verdict"] != "supported"
-                                         else "") for c in caps) + " |")
-    if matrix["disagreements"]:
-        lines += ["", "\\* the gateway's claim (`supported_endpoint_types`) disagrees:"]
-        lines += [f"- {d['model']} {d['capability']}: {d['note']}" for d in matrix["disagreements"]]
+            SYMBOL[row[c]["verdict"]] + ("*" if row[c]["agrees"] is False else "") for c in caps) + " |")
+    for title, items in _lists(matrix):
+        if items:
+            lines += ["", f"<details><summary>{len(items)} {title}</summary>", ""]
+            lines += [f"- {item}" for item in _capped(items)]
+            lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def matrix_text(matrix: dict[str, Any]) -> str:
+    """The terminal's table: fixed width, ASCII marks."""
+    caps = matrix["capabilities"]
+    width = max([len(m) for m in matrix["models"]] + [5])
+    legend = ", ".join(f"{TEXT_SYMBOL[v]} {v} {matrix['counts'][v]}" for v in VERDICTS)
+    lines = [f"capability matrix of {matrix.get('target') or 'the target'}: {_headline(matrix)}",
+             f"{legend}; * the gateway's claim disagrees", "",
+             " " * width + " " + " ".join(f"{SHORT.get(c, c):>6}" for c in caps)]
+    for model in matrix["models"]:
+        row = matrix["cells"][model]
+        marks = [TEXT_SYMBOL[row[c]["verdict"]] + ("*" if row[c]["agrees"] is False else "") for c in caps]
+        lines.append(f"{model:<{width}} " + " ".join(f"{m:>6}" for m in marks))
+    for title, items in _lists(matrix):
+        if items:
+            lines += ["", f"{title}:"] + [f"  {item}" for item in _capped(items)]
+    return "\n".join(lines)

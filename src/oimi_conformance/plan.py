@@ -52,6 +52,7 @@ class CaseRun:
     auth_label: str
     not_sent: str | None = None  # why the case was not sent (budget, missing key)
     exchanges: dict[str, Any] = field(default_factory=dict)
+    after: CaseRun | None = None  # sent only once this run is answered, and not when it was refused (a clean 4xx)
 
     @property
     def id(self) -> str:
@@ -59,19 +60,22 @@ class CaseRun:
 
     @property
     def optional(self) -> bool:
-        """Whether a clean 4xx means 'unsupported by this model' rather than a failure."""
-        return self.case.optional or (self.claimed is None and self.case.per_model)
+        """Whether a clean 4xx means 'unsupported by this model' rather than a failure: an optional case,
+        or a per-model case the gateway does not claim for this model (the matrix probes those too)."""
+        return self.case.optional or (self.claimed is not True and self.case.per_model)
 
 
 def plan_runs(models: list[ModelInfo], keys: dict[str, str], cases: tuple[Case, ...] | None = None,
-              case_patterns: list[str] | None = None) -> list[CaseRun]:
+              case_patterns: list[str] | None = None, every_model: bool = False) -> list[CaseRun]:
+    """Runs of ``cases`` (default: all) on the models each applies to; ``every_model``: per-model cases run
+    on every model whatever the claims (the capability matrix)."""
     import fnmatch
 
     runs: list[CaseRun] = []
     for case in cases or load_cases():
         if case_patterns and not any(fnmatch.fnmatchcase(case.id, p) for p in case_patterns):
             continue
-        targets = _models_for(case, models)
+        targets: list[ModelInfo | None] = list(models) if every_model and case.per_model else _models_for(case, models)
         for info in targets:
             model = info.id if info else None
             run = CaseRun(case, model, info.claims_endpoint(case.endpoint) if info else None, _auth_label(case))

@@ -98,6 +98,17 @@ class Expectations:
                 return item
         return None
 
+    def unexpected_pass(self, check_id: str, case_id: str, model: str | None) -> str | None:
+        """``--strict-expectations``: why a check that passed fails the run (this file lists it as an
+        expected failure, so the target changed), or None when the file does not list it."""
+        item = self.find(check_id, case_id, model)
+        if item is None:
+            return None
+        where = f"check={item.check!r}" + (f" case={item.case!r}" if item.case != "*" else "") \
+            + (f" model={item.model!r}" if item.model != "*" else "")
+        return (f"expected failure now passes: update {self.source or 'the expectations file'} "
+                f"(its entry {where} says: {item.reason})")
+
 
 def load_expectations(name_or_path: str | None) -> Expectations:
     if not name_or_path:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from . import allure_support as _allure
 from .errors import ContractViolation, HarnessError, TransportFault, UsageError
 from .kinds import Verdict, judge
 from .results import CheckResult, failure_lines, summary_table
@@ -133,6 +134,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     params = [item.callspec.params.get("oimi_item") for item in session.items if hasattr(item, "callspec")]
     run.selected = {id(p[1]) for p in params if isinstance(p, tuple)}  # an empty parametrization gives NotSet
+    if run.engine.config.dry_run:  # the plan of what -k and the options left selected; nothing else is sent
+        from .matrix import plan_lines
+
+        run.engine.runs = [r for r in run.engine.runs if id(r) in run.selected]
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for line in plan_lines(run.engine, matrix=False):
+            (reporter.write_line if reporter is not None else print)(line)
+        pytest.exit("dry run: the plan above, nothing sent", returncode=0)
 
 
 @pytest.fixture
@@ -140,14 +149,31 @@ def oimi_result(request: pytest.FixtureRequest, oimi_item: Any) -> CheckResult:
     """The judged result of this item's check on its case; a transport fault is a pytest *error*."""
     run = _run(request.config)
     check, case_run = oimi_item
+    allure = _allure.active(request.config)
+    if allure:  # before anything can fail: allure-pytest must never represent the raw (check, case run) pair
+        _allure.label(check, case_run, f"{check.id}@{case_run.id}")
     run.engine.exchange(run.selected)
     result = run.engine.judge_one(check, case_run, run.engine.facts)
     run.results[f"{check.id}@{case_run.id}"] = result
     request.node.user_properties.extend([("check_id", result.check_id), ("case_id", result.case_id),
                                          ("model", result.model or ""), ("outcome", result.outcome)])
+    if allure:
+        request.node.stash[_ALLURE_ITEM] = (check, case_run, result, run.engine.redactor)
     if result.outcome == "error":
         raise TransportFault(result.message)
     return result
+
+
+_ALLURE_ITEM = pytest.StashKey[tuple[Any, ...]]()
+_ALLURE_CACHE = pytest.StashKey[dict[str, Any]]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Title, description and the redacted exchanges of an Allure result, once the test ran."""
+    described = item.stash.get(_ALLURE_ITEM, None)
+    if described is not None:
+        _allure.describe(*described, item.config.stash.setdefault(_ALLURE_CACHE, {}))
 
 
 def assert_check(result: CheckResult, exchanges: dict[str, Any] | None = None) -> None:
@@ -172,10 +198,13 @@ def oimi_exchanges(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = session.config.stash.get(_RUN_KEY, None)
-    if run is None or run.engine is None:
+    if run is None or run.engine is None or run.engine.config.dry_run:
         return
     record = run.engine.record(list(run.results.values()))
-    path = record.write(Path(run.options.report_dir))
+    path = record.write(Path(run.options.report_dir))  # with matrix.json and matrix.md beside it
+    from .html_report import write_report
+
+    page = write_report(path.parent, record.as_dict(), record.exchanges)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_sep("=", "oimi-conformance")
@@ -184,7 +213,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                             f"tokens {json.dumps(record.meta['tokens'])}")
         for line in summary_table(record).splitlines():
             reporter.write_line(line)
-        reporter.write_line(f"results: {path}")
+        reporter.write_line(f"results: {path}; capability matrix: {path.parent / 'matrix.md'}")
+        reporter.write_line(f"report: {page} (open it in a browser; `oimi-conformance report` builds the Allure one)")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

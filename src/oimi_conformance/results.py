@@ -30,6 +30,7 @@ class CheckResult:
     exchange: str | None  # id of the main exchange in exchanges/ of the report dir
     violations: list[dict[str, str]] = field(default_factory=list)
     expected_reason: str | None = None  # set on xfailed: why this failure is known
+    sdk_version: str | None = None  # SDK checks (area sdk): the official SDK and its version, e.g. "openai 1.99.0"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,7 +61,18 @@ class RunRecord:
         path = report_dir / "results.json"
         path.write_text(json.dumps(self.as_dict(), indent=1, sort_keys=False) + "\n", encoding="utf-8")
         (report_dir / "exchanges.json").write_text(json.dumps(self.exchanges, indent=1) + "\n", encoding="utf-8")
+        self.write_matrix(report_dir)
         return path
+
+    def write_matrix(self, report_dir: Path) -> dict[str, Any]:
+        """matrix.json and matrix.md beside results.json: the capability matrix of this run's probe cases."""
+        from .matrix import build_matrix, matrix_markdown
+
+        matrix = build_matrix(self.as_dict())
+        (report_dir / "matrix.json").write_text(json.dumps(matrix, indent=1, ensure_ascii=False) + "\n",
+                                                encoding="utf-8")
+        (report_dir / "matrix.md").write_text(matrix_markdown(matrix), encoding="utf-8")
+        return matrix
 
 
 def summary_table(record: RunRecord) -> str:

@@ -37,6 +37,9 @@ class Options:
     sandbox_deviations: list[str] = field(default_factory=list)
     record_mode: str | None = None  # None: live without cassettes
     cassette_dir: str | None = None  # default cassettes/<target>
+    dry_run: bool = False  # print the plan; send nothing (but GET /v1/models when --models is not given)
+    sdk: bool = False  # also run the official SDK checks (area sdk), live
+    strict_expectations: bool = False  # a passing check the expectations file lists as failing fails the run
 
 
 # The run's options, shared by `oimi-conformance run` and the pytest plugin: (flag, argparse/pytest kwargs).
@@ -63,6 +66,14 @@ RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--record-mode", {"choices": ["once", "new_episodes", "all", "none"],
                        "help": "cassettes, as vcrpy's modes: none = replay only, offline; all = record everything"}),
     ("--cassette-dir", {"help": "the cassette folder (default: cassettes/<target name>)"}),
+    ("--dry-run", {"action": "store_true", "default": False,
+                   "help": "print the plan (cells, requests) and exit 0; nothing is sent but the one GET /v1/models "
+                           "that discovers the models, and not even that with --models"}),
+    ("--sdk", {"action": "store_true", "default": False,
+               "help": "also drive the official SDKs (openai, anthropic, google-genai) against the target; live only"}),
+    ("--strict-expectations", {"action": "store_true", "default": False,
+                               "help": "a check that passes although the expectations file lists it as a known "
+                                       "failure fails the run (the target changed: update the file)"}),
 )
 
 
@@ -77,8 +88,17 @@ def options_from(get: Any) -> Options:
                     if get(role.replace("-", "_") + "_key")},
         target=get("target_name"), report_dir=get("report_dir"),
         sandbox_deviations=list(get("sandbox_deviation") or []),
-        record_mode=get("record_mode"), cassette_dir=get("cassette_dir"),
+        record_mode=get("record_mode"), cassette_dir=get("cassette_dir"), dry_run=bool(_optional(get, "dry_run")),
+        sdk=bool(_optional(get, "sdk")), strict_expectations=bool(_optional(get, "strict_expectations")),
     )
+
+
+def _optional(get: Any, name: str) -> Any:
+    """An option a caller's parser may not define (a command built before the option existed)."""
+    try:
+        return get(name)
+    except (AttributeError, ValueError):
+        return None
 
 
 def split_list(value: Any) -> list[str] | None:
@@ -130,7 +150,8 @@ class Target:
                          expectations=load_expectations(expectations), models=models,
                          concurrency=opts.concurrency, timeout=opts.timeout, max_requests=opts.max_requests,
                          checks=opts.checks, exclude_checks=opts.exclude_checks, cases=opts.cases, target=target,
-                         record_mode=opts.record_mode, cassette_dir=cassette_dir if opts.record_mode else None)
+                         record_mode=opts.record_mode, cassette_dir=cassette_dir if opts.record_mode else None,
+                         dry_run=opts.dry_run, strict_expectations=opts.strict_expectations)
 
     def __exit__(self, *exc: object) -> None:
         if self.sandbox is not None:

@@ -414,6 +414,9 @@ PROBES: dict[str, Probe] = {
     "gemini.empty-text": Probe(
         "POST", GEMINI, GEMINI_BODY, shows=lambda a: a.json()["candidates"][0]["content"]["parts"][0]["text"] == ""
     ),
+    "gemini.ping-comment": Probe(
+        "POST", GEMINI_STREAM, GEMINI_BODY, params={"alt": "sse"}, shows=lambda a: b"\r\n: PING\r\n" in a.raw
+    ),
     # embeddings
     "embeddings.wrong-index": Probe(
         "POST",

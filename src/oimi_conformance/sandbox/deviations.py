@@ -117,6 +117,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("gemini.error-mid-stream", "a stream carries an error element and then goes on with more chunks"),
     _d("gemini.changing-response-id", "every stream chunk carries a different responseId"),
     _d("gemini.empty-text", "candidates' text parts are empty (plain and streamed)"),
+    _d("gemini.ping-comment", "the alt=sse stream carries an SSE comment ': PING' (new-api's keep-alive), "
+       "which google-genai parses as JSON and fails on"),
     # embeddings
     _d("embeddings.wrong-index", "data[].index does not match the input position (starts at 1)"),
     _d("embeddings.base64-ignored", "encoding_format=base64 is ignored: floats are returned"),

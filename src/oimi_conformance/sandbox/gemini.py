@@ -151,7 +151,9 @@ async def handle(
     frames = faults.apply("events", ctx, _frames(ctx, candidates, usage))
     sse = alt == "sse" or ctx.has("gemini.sse-without-alt")  # new-api answers SSE either way
     if sse and not ctx.has("gemini.ignores-alt-sse"):
-        chunks = encode_sse([*frames[:1], Frame(comment="PING"), *frames[1:]], newline="\r\n")
+        # Google's streams carry no SSE comment, and google-genai cannot read one (gemini.ping-comment)
+        ping = [Frame(comment="PING")] if ctx.has("gemini.ping-comment") else []
+        chunks = encode_sse([*frames[:1], *ping, *frames[1:]], newline="\r\n")
         return stream_response(ctx, chunks, "text/event-stream")
     return stream_response(ctx, encode_json_array(frames), "application/json; charset=UTF-8")
 

@@ -1,0 +1,553 @@
+"""``report.html``: one self-contained page of a run, for a person with a browser.
+
+The summary, the capability matrix (coloured, filterable by model, endpoint and verdict), every result
+(filterable by outcome, endpoint, model and check), and every failed or errored check with its
+diagnosis, the redacted request and response, and a ``curl`` command that reproduces it.
+
+The page loads nothing: inline CSS and a little inline JavaScript, no URL anywhere in markup, and a
+Content-Security-Policy that forbids every fetch (``default-src 'none'``) and runs only the page's own
+script and style (by hash). Everything that came from the gateway is HTML-escaped text: a response
+body is hostile input. The data reaches the script only through escaped ``data-*`` attributes, never
+inside a ``<script>`` element. Filters can be preselected by the URL fragment, e.g.
+``report.html#outcome=failed&model=gpt-4o-mini`` (keys: model, endpoint, verdict, outcome, check).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import time
+from collections import Counter, defaultdict
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from .diagnosis import curl, format_failure
+from .results import OUTCOMES, CheckResult
+
+REPORT_NAME = "report.html"
+FILTER_KEYS = ("model", "endpoint", "verdict", "outcome", "check")
+VERDICTS = ("supported", "unsupported", "broken", "not probed")
+VERDICT_MARK = {"supported": "\u2713", "unsupported": "\u2013", "broken": "\u2717", "not probed": "\u00b7"}
+ENDPOINT_ORDER = ("chat", "responses", "compact", "messages", "gemini", "embeddings", "rerank", "images", "models")
+FAMILY_OF_ENDPOINT = {"messages": "Claude Messages", "gemini": "Gemini"}  # every other one: OpenAI-compatible
+OUTCOME_ORDER = {"failed": 0, "error": 1, "xfailed": 2, "skipped": 3, "passed": 4}
+BODY_LIMIT = 8000  # characters of a body shown (exchanges.json already keeps a preview only)
+MESSAGE_LIMIT = 220  # characters of a message in the results table (the full text is in its tooltip)
+
+CSS = """
+:root{--ok:#1a7f37;--bad:#cf222e;--err:#bc4c00;--xf:#9a6700;--skip:#6e7781;--line:#d0d7de;--bg2:#f6f8fa}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1f2328;
+ background:#fff}
+main{padding:0 24px 40px;max-width:1600px;margin:0 auto}
+h1{font-size:22px;margin:18px 0 4px}h2{font-size:18px;margin:28px 0 8px;padding-bottom:4px;
+ border-bottom:1px solid var(--line)}
+code,pre,.mono{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12.5px}
+.banner{padding:10px 14px;border-radius:6px;font-weight:600;margin:10px 0}
+.banner.fail{background:#ffebe9;color:#82071e;border:1px solid #ff818266}
+.banner.pass{background:#dafbe1;color:#116329;border:1px solid #4ac26b66}
+.meta{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:2px 24px;margin:8px 0}
+.meta div{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.meta b{color:#57606a;font-weight:500}
+.chips{display:flex;flex-wrap:wrap;gap:8px;margin:10px 0}
+.chip{border:1px solid var(--line);border-radius:16px;padding:3px 12px;background:#fff;cursor:pointer;
+ font:inherit}
+.chip .n{font-weight:700;margin-left:4px}
+.o-passed{color:var(--ok)}.o-failed{color:var(--bad)}.o-error{color:var(--err)}.o-xfailed{color:var(--xf)}
+.o-skipped{color:var(--skip)}
+.badge{display:inline-block;min-width:62px;text-align:center;border-radius:10px;padding:0 7px;font-size:12px;
+ font-weight:600;color:#fff}
+.badge.passed{background:var(--ok)}.badge.failed{background:var(--bad)}.badge.error{background:var(--err)}
+.badge.xfailed{background:var(--xf)}.badge.skipped{background:var(--skip)}
+nav.filters{position:sticky;top:0;z-index:5;background:#fffffff2;border-bottom:1px solid var(--line);
+ padding:8px 0;display:flex;flex-wrap:wrap;gap:6px 14px;align-items:center}
+nav.filters label{font-size:13px;color:#57606a}
+nav.filters select,nav.filters input{font:inherit;font-size:13px;padding:2px 4px;margin-left:4px}
+nav.filters .count{margin-left:auto;color:#57606a;font-size:13px}
+nav.filters a{font-size:13px}
+button{font:inherit;font-size:13px;cursor:pointer}
+table{border-collapse:collapse}
+.matrix-wrap{overflow-x:auto}
+table.matrix th,table.matrix td{border:1px solid #fff;padding:3px 6px;text-align:center;font-size:13px}
+table.matrix thead th{background:var(--bg2);font-weight:600}
+table.matrix th.model{text-align:left;white-space:nowrap;background:var(--bg2)}
+table.matrix th.group{border-bottom:2px solid var(--line)}
+table.matrix td.cell{min-width:44px;cursor:pointer;font-weight:600}
+td.v-supported{background:#dafbe1;color:#116329}td.v-unsupported{background:#eaeef2;color:#57606a}
+td.v-broken{background:#ffcecb;color:#a40e26}td.v-not-probed{background:#fbfbfc;color:#afb8c1}
+td.cell.disagrees::after{content:"!";color:#9a6700;font-size:11px;vertical-align:super;margin-left:1px}
+td.cell.dim{opacity:.18}
+.legend{display:flex;flex-wrap:wrap;gap:14px;margin:6px 0;font-size:13px;color:#57606a}
+.legend span.sw{display:inline-block;width:14px;height:14px;vertical-align:-2px;margin-right:4px;
+ border:1px solid var(--line)}
+.sw.v-supported{background:#dafbe1}.sw.v-unsupported{background:#eaeef2}.sw.v-broken{background:#ffcecb}
+.sw.v-not-probed{background:#fbfbfc}
+ul.disagree{margin:4px 0;padding-left:20px;font-size:13px}
+details.failure{border:1px solid var(--line);border-left:4px solid var(--bad);border-radius:6px;margin:10px 0;
+ background:#fff}
+details.failure.error{border-left-color:var(--err)}
+details.failure>summary{padding:8px 12px;cursor:pointer;background:var(--bg2);border-radius:6px 6px 0 0}
+details.failure>summary .title{color:#57606a}
+.fbody{padding:6px 14px 12px}
+.facts{display:flex;flex-wrap:wrap;gap:2px 22px;margin:6px 0}.facts b{color:#57606a;font-weight:500}
+.facts .mono{word-break:break-all}
+.finding{background:#fff8c5;border:1px solid #d4a72c66;border-radius:6px;padding:6px 10px;margin:8px 0;
+ white-space:pre-wrap;word-break:break-word}
+table.viol{margin:4px 0 8px;font-size:13px}
+table.viol td,table.viol th{border:1px solid var(--line);padding:2px 6px;text-align:left;vertical-align:top}
+.ex{display:grid;grid-template-columns:1fr 1fr;gap:12px}
+@media (max-width:1000px){.ex{grid-template-columns:1fr}}
+.ex h4,.fbody h4{margin:10px 0 4px;font-size:13px}
+pre{background:var(--bg2);border:1px solid var(--line);border-radius:6px;padding:8px;margin:0;max-height:26em;
+ overflow:auto;white-space:pre-wrap;word-break:break-all}
+pre.curl{background:#0d1117;color:#e6edf3;border-color:#0d1117}
+.curlbar{display:flex;align-items:center;gap:10px}
+table.results{width:100%;font-size:13px}
+table.results th{background:var(--bg2);text-align:left;border-bottom:1px solid var(--line)}
+section,details.failure{scroll-margin-top:96px}
+table.results th,table.results td{padding:3px 6px;vertical-align:top;border-bottom:1px solid #eaeef2}
+table.results{table-layout:fixed}table.results td{overflow-wrap:anywhere}table.results td.msg{color:#57606a}
+col.c-outcome{width:80px}col.c-check{width:15%}col.c-case{width:15%}col.c-model{width:9%}
+col.c-endpoint{width:82px}col.c-auth{width:7%}col.c-stream{width:58px}col.c-severity{width:66px}
+table.results tr.r-failed td,table.results tr.r-error td{background:#fff5f5}
+.none{color:#57606a;font-style:italic;padding:8px}
+footer{color:#57606a;font-size:12px;margin-top:30px}
+[hidden]{display:none!important}
+"""
+
+SCRIPT = r"""
+(function () {
+  "use strict";
+  var KEYS = ["model", "endpoint", "verdict", "outcome", "check"];
+  var ctl = {};
+  KEYS.forEach(function (k) { ctl[k] = document.getElementById("filter-" + k); });
+  var all = function (sel) { return Array.prototype.slice.call(document.querySelectorAll(sel)); };
+  var matrixRows = all("#matrix tbody tr"), resultRows = all("#results tbody tr.r"),
+      failures = all("details.failure"), colHeads = all("#matrix th.sub"), groups = all("#matrix th.group");
+
+  function state() { var s = {}; KEYS.forEach(function (k) { s[k] = ctl[k].value.trim(); }); return s; }
+  function matcher(pattern) {
+    if (!pattern) { return function () { return true; }; }
+    var p = pattern.toLowerCase();
+    if (p.indexOf("*") < 0 && p.indexOf("?") < 0) {
+      return function (t) { return t.toLowerCase().indexOf(p) >= 0; };
+    }
+    var re = new RegExp("^" + p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$");
+    return function (t) { return re.test(t.toLowerCase()); };
+  }
+  function among(list, value) { return !value || (" " + list + " ").indexOf(" " + value + " ") >= 0; }
+  function toHash(s) {
+    return KEYS.filter(function (k) { return s[k]; })
+      .map(function (k) { return k + "=" + encodeURIComponent(s[k]); }).join("&");
+  }
+  function fromHash() {
+    var h = window.location.hash.replace(/^#/, "");
+    if (h.indexOf("=") < 0) { return false; }
+    h.split("&").forEach(function (part) {
+      var i = part.indexOf("="), k = part.slice(0, i), v = decodeURIComponent(part.slice(i + 1));
+      if (KEYS.indexOf(k) < 0) { return; }
+      var c = ctl[k];
+      if (c.tagName === "SELECT" && !all("#filter-" + k + " option").some(function (o) { return o.value === v; })) {
+        var o = document.createElement("option"); o.value = v; o.textContent = v; c.appendChild(o);
+      }
+      c.value = v;
+    });
+    return true;
+  }
+  function apply(writeHash) {
+    var s = state(), text = matcher(s.check), visible = 0, rows = 0, shown = 0;
+    colHeads.forEach(function (th) { th.hidden = !among(th.dataset.endpoints, s.endpoint); });
+    groups.forEach(function (g) {
+      var n = colHeads.filter(function (th) { return th.dataset.group === g.dataset.group && !th.hidden; }).length;
+      g.hidden = n === 0; g.colSpan = Math.max(n, 1);
+    });
+    matrixRows.forEach(function (tr) {
+      var any = !s.endpoint && !s.verdict;  // a model probed for nothing the filters keep is left out
+      all("#" + tr.id + " td.cell").forEach(function (td) {
+        td.hidden = !among(td.dataset.endpoints, s.endpoint);
+        var hit = s.verdict ? td.dataset.verdict === s.verdict : td.dataset.verdict !== "not probed";
+        td.classList.toggle("dim", !!s.verdict && !hit);
+        if (hit && !td.hidden) { any = true; }
+      });
+      tr.hidden = (s.model && tr.dataset.model !== s.model) || !any;
+      if (!tr.hidden) { rows += 1; }
+    });
+    function keep(el) {
+      var d = el.dataset;
+      return (!s.model || d.model === s.model) && (!s.endpoint || d.endpoint === s.endpoint) &&
+             (!s.outcome || d.outcome === s.outcome) && (text(d.check) || text(d.case));
+    }
+    resultRows.forEach(function (tr) { tr.hidden = !keep(tr); if (!tr.hidden) { visible += 1; } });
+    failures.forEach(function (f) { f.hidden = !keep(f); if (!f.hidden) { shown += 1; } });
+    document.getElementById("results-none").hidden = visible > 0;
+    document.getElementById("matrix-none").hidden = rows > 0;
+    var fn = document.getElementById("failures-none"); if (fn) { fn.hidden = shown > 0 || failures.length === 0; }
+    document.getElementById("count").textContent = visible + " of " + resultRows.length + " results shown";
+    var b = document.body.dataset;
+    b.visibleResults = visible; b.visibleFailures = shown; b.visibleMatrixRows = rows;
+    if (writeHash) {
+      var h = toHash(s), url = window.location.pathname + window.location.search + (h ? "#" + h : "");
+      try { window.history.replaceState(null, "", url); } catch (e) { /* a file:// page may refuse */ }
+    }
+  }
+  KEYS.forEach(function (k) {
+    ctl[k].addEventListener(k === "check" ? "input" : "change", function () { apply(true); });
+  });
+  document.getElementById("filter-reset").addEventListener("click", function () {
+    KEYS.forEach(function (k) { ctl[k].value = ""; }); apply(true);
+  });
+  all("button.chip[data-outcome]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      ctl.outcome.value = ctl.outcome.value === b.dataset.outcome ? "" : b.dataset.outcome; apply(true);
+      document.getElementById("results").scrollIntoView();
+    });
+  });
+  all("button.chip[data-check]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      ctl.check.value = ctl.check.value === b.dataset.check ? "" : b.dataset.check; apply(true);
+    });
+  });
+  var toggle = document.getElementById("toggle-all");
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      var open = toggle.textContent === "expand all";
+      failures.forEach(function (f) { f.open = open; });
+      toggle.textContent = open ? "collapse all" : "expand all";
+    });
+  }
+  all("#matrix td.cell").forEach(function (td) {
+    td.addEventListener("click", function () {
+      ctl.model.value = td.parentNode.dataset.model; ctl.endpoint.value = td.dataset.endpoints.split(" ")[0];
+      ctl.verdict.value = ""; apply(true); document.getElementById("results").scrollIntoView();
+    });
+  });
+  all("button.copy").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var pre = document.getElementById(b.dataset.target), sel = window.getSelection(), r = document.createRange();
+      r.selectNodeContents(pre); sel.removeAllRanges(); sel.addRange(r);
+      var done = function () { b.textContent = "copied"; };
+      if (navigator.clipboard) { navigator.clipboard.writeText(pre.textContent).then(done, function () {}); }
+      else { try { document.execCommand("copy"); done(); } catch (e) { /* selected: Ctrl-C */ } }
+    });
+  });
+  window.addEventListener("hashchange", function () { if (fromHash()) { apply(false); } });
+  fromHash();
+  apply(false);
+  document.body.dataset.ready = "1";
+}());
+"""
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+# The page's own style and script run by hash; 'unsafe-inline' is only for browsers without CSP 2 (a
+# browser that knows hashes ignores it), so an injected <script> or <style> would not run either.
+CSP = (f"default-src 'none'; style-src 'unsafe-inline' {_csp_hash(CSS)}; script-src 'unsafe-inline' "
+       f"{_csp_hash(SCRIPT)}; img-src data:; base-uri 'none'; form-action 'none'")
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _slug(value: str) -> str:
+    return value.replace(" ", "-")
+
+
+def _when(ts: Any) -> str:
+    if not isinstance(ts, (int, float)):
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
+def _pretty(text: str) -> str:
+    """A JSON body indented; anything else as it came."""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except (ValueError, TypeError):
+        return text
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters)"
+
+
+def _family(endpoint: str) -> str:
+    return FAMILY_OF_ENDPOINT.get(endpoint, "OpenAI-compatible")
+
+
+def _result(row: dict[str, Any]) -> CheckResult:
+    names = {f.name for f in dataclasses.fields(CheckResult)}
+    return CheckResult(**{k: v for k, v in row.items() if k in names})
+
+
+def render(results: dict[str, Any], exchanges: dict[str, Any], matrix: dict[str, Any]) -> str:
+    """The whole page, from a ``results.json`` document, its ``exchanges.json`` and its matrix
+    (``matrix.build_matrix(results)``)."""
+    meta = results.get("meta", {})
+    rows = sorted(results.get("results", []), key=lambda r: (OUTCOME_ORDER.get(r["outcome"], 9),
+                                                           _endpoint_rank(r["endpoint"]), r["check_id"],
+                                                           r["case_id"], r.get("model") or ""))
+    counts = Counter(r["outcome"] for r in rows)
+    bad = [r for r in rows if r["outcome"] in ("failed", "error")]
+    anchors = {id(r): f"f{i}" for i, r in enumerate(bad)}
+    models = sorted(set(matrix.get("models", [])) | {r["model"] for r in rows if r.get("model")})
+    endpoints = sorted({r["endpoint"] for r in rows}, key=_endpoint_rank)
+    target = meta.get("target") or "target"
+    title = f"oimi-conformance: {target}: " + (f"{len(bad)} failed" if bad else "no failure")
+    parts = [
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_e(CSP)}\">",
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+        "<meta name=\"referrer\" content=\"no-referrer\">",
+        "<link rel=\"icon\" href=\"data:,\">",
+        f"<title>{_e(title)}</title><style>{CSS}</style></head>",
+        "<body data-ready=\"0\"><main>",
+        _header(meta, counts, bad, matrix),
+        _filters(models, endpoints),
+        _matrix(matrix, rows),
+        _failures(bad, exchanges, anchors),
+        _results(rows, anchors),
+        f"<footer>oimi-conformance {_e(meta.get('harness_version', ''))}: results.json version "
+        f"{_e(results.get('version', ''))}. This page is self-contained: it loads nothing and sends nothing. "
+        "Keys are redacted (REDACTED) in every request shown. How to read it: docs/INTERPRETING.md.</footer>",
+        f"</main><script>{SCRIPT}</script></body></html>\n",
+    ]
+    return "\n".join(parts)
+
+
+def _endpoint_rank(endpoint: str) -> tuple[int, str]:
+    return (ENDPOINT_ORDER.index(endpoint) if endpoint in ENDPOINT_ORDER else len(ENDPOINT_ORDER), endpoint)
+
+
+def _header(meta: dict[str, Any], counts: Counter[str], bad: list[dict[str, Any]], matrix: dict[str, Any]) -> str:
+    tokens = meta.get("tokens") or {}
+    started, finished = meta.get("started"), meta.get("finished")
+    duration = f"{finished - started:.1f} s" if isinstance(started, (int, float)) and isinstance(
+        finished, (int, float)) else "-"
+    mode = "replay of recorded cassettes" if meta.get("replay") else "live"
+    facts = [("target", meta.get("target")), ("base URL", meta.get("base_url")), ("profile", meta.get("profile")),
+             ("expectations", Path(meta["expectations"]).name if meta.get("expectations") else "none"),
+             ("started", _when(started)), ("duration", duration), ("mode", mode),
+             ("requests sent", meta.get("requests", "-")), ("exchanges", meta.get("exchanges", "-")),
+             ("tokens", f"{tokens.get('input', 0)} in, {tokens.get('output', 0)} out"),
+             ("concurrency", meta.get("concurrency", "-")),
+             ("budget", meta.get("max_requests") or "none")]
+    errors = counts.get("error", 0)
+    failed = counts.get("failed", 0)
+    if bad:
+        banner = (f"<div class=\"banner fail\">FAILED: {failed} check result(s) failed, {errors} errored "
+                  f"(of {sum(counts.values())})</div>")
+    else:
+        banner = (f"<div class=\"banner pass\">PASSED: no check failed or errored "
+                  f"({sum(counts.values())} results)</div>")
+    chips = "".join(f"<button class=\"chip o-{o}\" data-outcome=\"{o}\" title=\"show only {o}\">{o}"
+                    f"<span class=\"n\">{counts.get(o, 0)}</span></button>" for o in OUTCOMES)
+    verdicts = matrix.get("counts", {})
+    vline = ", ".join(f"{VERDICT_MARK[v]} {v} {verdicts.get(v, 0)}" for v in VERDICTS)
+    return ("<header><h1>oimi-conformance report</h1>" + banner
+            + "<div class=\"meta\">" + "".join(f"<div><b>{_e(k)}</b> {_e(v)}</div>" for k, v in facts) + "</div>"
+            + f"<div class=\"chips\">{chips}</div>"
+            + f"<div class=\"legend\">capabilities (model \u00d7 capability): {_e(vline)}</div></header>")
+
+
+def _filters(models: list[str], endpoints: list[str]) -> str:
+    def select(key: str, label: str, values: list[str]) -> str:
+        options = "<option value=\"\">all</option>" + "".join(
+            f"<option value=\"{_e(v)}\">{_e(v)}</option>" for v in values)
+        return f"<label>{label}<select id=\"filter-{key}\">{options}</select></label>"
+
+    return ("<nav class=\"filters\" aria-label=\"filters\">"
+            + select("model", "model", models) + select("endpoint", "endpoint", endpoints)
+            + select("verdict", "verdict", list(VERDICTS)) + select("outcome", "outcome", list(OUTCOMES))
+            + "<label>check<input id=\"filter-check\" type=\"search\" placeholder=\"check or case id, * glob\" "
+              "size=\"24\"></label>"
+            + "<button id=\"filter-reset\" type=\"button\">reset</button>"
+            + "<a href=\"#matrix-section\">matrix</a><a href=\"#failures\">failures</a><a href=\"#results\">results</a>"
+            + "<span class=\"count\" id=\"count\"></span></nav>")
+
+
+def _matrix(matrix: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    capabilities = matrix.get("capabilities", [])
+    endpoints_of: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        endpoints_of[r["capability"]].add(r["endpoint"])
+    groups: dict[str, list[str]] = defaultdict(list)
+    for capability in capabilities:
+        groups[capability.split(".", 1)[0]].append(capability)
+    order = sorted(groups, key=_endpoint_rank)
+    columns = [c for g in order for c in groups[g]]
+
+    def endpoints(capability: str) -> str:
+        return " ".join(sorted(endpoints_of.get(capability) or {capability.split(".", 1)[0]}, key=_endpoint_rank))
+
+    head1 = "<tr><th class=\"model\" rowspan=\"2\">model</th>" + "".join(
+        f"<th class=\"group\" data-group=\"{_e(g)}\" colspan=\"{len(groups[g])}\" title=\"{_e(_family(g))}\">"
+        f"{_e(g)}</th>" for g in order) + "</tr>"
+    head2 = "<tr>" + "".join(
+        f"<th class=\"sub\" data-group=\"{_e(c.split('.', 1)[0])}\" data-endpoints=\"{_e(endpoints(c))}\" "
+        f"title=\"{_e(c)}\">{_e(c.split('.', 1)[1] if '.' in c else 'base')}</th>" for c in columns) + "</tr>"
+    disagreeing = {(d.get("model"), d.get("capability")) for d in matrix.get("disagreements", [])}
+    body = []
+    for i, model in enumerate(matrix.get("models", [])):
+        cells = matrix.get("cells", {}).get(model, {})
+        tds = []
+        for c in columns:
+            cell = cells.get(c) or {"verdict": "not probed"}
+            verdict = cell.get("verdict", "not probed")
+            claimed = cell.get("claimed")
+            tip = [f"{model} · {c}: {verdict}"]
+            if cell.get("failing"):
+                tip.append("failing: " + ", ".join(cell["failing"]))
+            if cell.get("reason"):
+                tip.append(str(cell["reason"]))
+            tip.append("claimed by the gateway: " + {True: "yes", False: "no", None: "no claim"}.get(claimed, "?"))
+            if cell.get("cases"):
+                tip.append(f"{len(cell['cases'])} case(s): " + ", ".join(cell["cases"][:12])
+                           + (" ..." if len(cell["cases"]) > 12 else ""))
+            disagrees = (model, c) in disagreeing
+            tds.append(f"<td class=\"cell v-{_slug(verdict)}{' disagrees' if disagrees else ''}\" "
+                       f"data-verdict=\"{_e(verdict)}\" data-endpoints=\"{_e(endpoints(c))}\" "
+                       f"title=\"{_e(chr(10).join(tip))}\">{VERDICT_MARK.get(verdict, '?')}</td>")
+        body.append(f"<tr id=\"mrow{i}\" data-model=\"{_e(model)}\"><th class=\"model\">{_e(model)}</th>"
+                    + "".join(tds) + "</tr>")
+    legend = "".join(f"<span><span class=\"sw v-{_slug(v)}\"></span>{VERDICT_MARK[v]} {v}</span>" for v in VERDICTS)
+    legend += "<span>! the gateway's claim (supported_endpoint_types) disagrees</span>"
+    legend += "<span>hover a cell for its failing checks; click it to filter the results</span>"
+    disagreements = matrix.get("disagreements", [])
+    dis = ""
+    if disagreements:
+        dis = ("<details><summary>" + f"{len(disagreements)} claim(s) disagree with the probes</summary>"
+               "<ul class=\"disagree\">" + "".join(
+                   f"<li><b>{_e(d.get('model'))}</b> {_e(d.get('capability'))}: {_e(d.get('note'))}</li>"
+                   for d in disagreements) + "</ul></details>")
+    return ("<section id=\"matrix-section\"><h2>Capability matrix</h2>"
+            f"<div class=\"legend\">{legend}</div><div class=\"matrix-wrap\"><table class=\"matrix\" id=\"matrix\">"
+            f"<thead>{head1}{head2}</thead><tbody>{''.join(body)}</tbody></table></div>"
+            "<div class=\"none\" id=\"matrix-none\" hidden>no model matches the filters</div>"
+            f"{dis}</section>")
+
+
+def _failures(bad: list[dict[str, Any]], exchanges: dict[str, Any], anchors: dict[int, str]) -> str:
+    if not bad:
+        return ("<section id=\"failures\"><h2>Failed and errored checks</h2><p class=\"none\">none: every judged "
+                "check passed, was a known deviation, or was skipped.</p></section>")
+    items = [_failure(r, exchanges.get(r.get("exchange") or ""), anchors[id(r)]) for r in bad]
+    by_check = Counter(r["check_id"] for r in bad)
+    chips = "".join(f"<button class=\"chip\" data-check=\"{_e(c)}\" title=\"show only {_e(c)}\">{_e(c)}"
+                    f"<span class=\"n o-failed\">{n}</span></button>" for c, n in by_check.most_common())
+    return (f"<section id=\"failures\"><h2>Failed and errored checks ({len(bad)})</h2>"
+            f"<div class=\"chips\">{chips}<button id=\"toggle-all\" type=\"button\">collapse all</button></div>"
+            + "".join(items)
+            + "<div class=\"none\" id=\"failures-none\" hidden>no failure matches the filters</div></section>")
+
+
+def _failure(r: dict[str, Any], exchange: dict[str, Any] | None, anchor: str) -> str:
+    outcome = r["outcome"]
+    data = _data_attrs(r)
+    summary = (f"<summary><span class=\"badge {outcome}\">{outcome}</span> <b class=\"mono\">{_e(r['check_id'])}</b> "
+               f"on <span class=\"mono\">{_e(r['case_id'])}</span>"
+               + (f" · model <b>{_e(r['model'])}</b>" if r.get("model") else "")
+               + f" <span class=\"title\">— {_e(r.get('title', ''))}</span></summary>")
+    facts = [("family", _family(r["endpoint"])), ("endpoint", r["endpoint"]),
+             ("case", f"{r['case_id']} ({r.get('operation', '')}{', stream' if r.get('stream') else ''})"),
+             ("model", r.get("model") or "-"), ("auth", r.get("auth")), ("severity", r.get("severity")),
+             ("spec", r.get("spec"))]
+    out = [f"<details class=\"failure {outcome}\" open id=\"{anchor}\" {data}>", summary, "<div class=\"fbody\">",
+           "<div class=\"facts\">" + "".join(f"<span><b>{_e(k)}</b> <span class=\"mono\">{_e(v)}</span></span>"
+                                           for k, v in facts) + "</div>",
+           f"<div class=\"finding\">{_e(r.get('message', ''))}</div>"]
+    violations = r.get("violations") or []
+    if violations:
+        out.append("<table class=\"viol\"><thead><tr><th>pointer</th><th>violation</th><th>rule</th><th>spec</th>"
+                   "</tr></thead><tbody>" + "".join(
+                       f"<tr><td class=\"mono\">{_e(v.get('pointer') or '/')}</td><td>{_e(v.get('message'))}</td>"
+                       f"<td class=\"mono\">{_e(v.get('rule'))}</td><td class=\"mono\">{_e(v.get('spec'))}</td></tr>"
+                       for v in violations) + "</tbody></table>")
+    if exchange:
+        out.append(_exchange(exchange, anchor))
+    else:
+        out.append("<p class=\"none\">no exchange recorded for this result (not sent, or not in exchanges.json)</p>")
+    text = format_failure(_result(r), exchange)
+    out.append(f"<details><summary>as plain text (for an issue or a chat)</summary><pre>{_e(text)}</pre></details>")
+    out.append("</div></details>")
+    return "".join(out)
+
+
+def _exchange(ex: dict[str, Any], anchor: str) -> str:
+    req_headers = "\n".join(f"{k}: {v}" for k, v in (ex.get("request_headers") or {}).items())
+    request = f"{ex.get('method', '')} {ex.get('url', '')}\n{req_headers}"
+    if ex.get("request_body"):
+        request += "\n\n" + _clip(_pretty(ex["request_body"]), BODY_LIMIT)
+    if ex.get("fault"):
+        response = f"no answer: {ex['fault']}"
+    else:
+        headers = "\n".join(f"{k}: {v}" for k, v in (ex.get("response_headers") or {}).items())
+        response = f"HTTP {ex.get('status')}  ({ex.get('body_bytes', 0)} bytes"
+        if ex.get("events"):
+            response += f", {ex['events']} events"
+        response += f", {ex.get('elapsed', 0)} s" + (", replayed" if ex.get("replayed") else "") + ")\n" + headers
+        body = ex.get("body") or ""
+        response += "\n\n" + (_clip(_pretty(body), BODY_LIMIT) if body else "(empty body)")
+        stop = ex.get("stop")
+        if isinstance(stop, dict):
+            at = f" at byte {stop['offset']}" if stop.get("offset") is not None else ""
+            response += f"\n\n[the body ended badly: {stop.get('reason', '')}{at}: {stop.get('detail', '')}]"
+    return ("<div class=\"ex\"><div><h4>request (redacted)</h4>"
+            f"<pre>{_e(request)}</pre></div><div><h4>response</h4><pre>{_e(response)}</pre></div></div>"
+            "<div class=\"curlbar\"><h4>reproduce (put your key back where it says REDACTED)</h4>"
+            f"<button type=\"button\" class=\"copy\" data-target=\"curl-{anchor}\">copy</button></div>"
+            f"<pre class=\"curl\" id=\"curl-{anchor}\">{_e(curl(ex))}</pre>")
+
+
+def _data_attrs(r: dict[str, Any]) -> str:
+    return (f"data-outcome=\"{_e(r['outcome'])}\" data-endpoint=\"{_e(r['endpoint'])}\" "
+            f"data-model=\"{_e(r.get('model') or '')}\" data-check=\"{_e(r['check_id'])}\" "
+            f"data-case=\"{_e(r['case_id'])}\"")
+
+
+def _results(rows: list[dict[str, Any]], anchors: dict[int, str]) -> str:
+    body = []
+    for r in rows:
+        outcome = r["outcome"]
+        message = r.get("message", "")
+        if outcome == "xfailed" and r.get("expected_reason"):
+            message = f"known deviation: {r['expected_reason']} ({message})"
+        anchor = anchors.get(id(r))
+        check = (f"<a href=\"#{anchor}\">{_e(r['check_id'])}</a>" if anchor else _e(r["check_id"]))
+        body.append(
+            f"<tr class=\"r r-{outcome}\" {_data_attrs(r)}><td><span class=\"badge {outcome}\">{outcome}</span></td>"
+            f"<td class=\"mono\">{check}</td><td class=\"mono\">{_e(r['case_id'])}</td>"
+            f"<td>{_e(r.get('model') or '-')}</td><td>{_e(r['endpoint'])}</td><td>{_e(r.get('auth'))}</td>"
+            f"<td>{'stream' if r.get('stream') else ''}</td><td>{_e(r.get('severity'))}</td>"
+            f"<td class=\"msg\" title=\"{_e(message)}\">{_e(_clip(message, MESSAGE_LIMIT))}</td></tr>")
+    return ("<section id=\"results\"><h2>Every result</h2>"
+            "<table class=\"results\"><colgroup>" + "".join(
+                f"<col class=\"c-{c}\">" for c in ("outcome", "check", "case", "model", "endpoint", "auth", "stream",
+                                                    "severity", "msg"))
+            + "</colgroup><thead><tr><th>outcome</th><th>check</th><th>case</th><th>model</th><th>endpoint</th>"
+            "<th>auth</th><th>stream</th><th>severity</th><th class=\"msg\">message</th></tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>"
+            "<div class=\"none\" id=\"results-none\" hidden>no result matches the filters</div></section>")
+
+
+def write_report(report_dir: Path, results: dict[str, Any] | None = None,
+                 exchanges: dict[str, Any] | None = None) -> Path:
+    """Write ``report.html`` into ``report_dir`` from its ``results.json`` and ``exchanges.json``
+    (or from the documents given)."""
+    from .matrix import build_matrix
+
+    report_dir = Path(report_dir)
+    if results is None:
+        results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
+    if exchanges is None:
+        path = report_dir / "exchanges.json"
+        exchanges = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    page = render(results, exchanges, build_matrix(results))
+    out = report_dir / REPORT_NAME
+    out.write_text(page, encoding="utf-8")
+    return out
