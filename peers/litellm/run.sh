@@ -19,24 +19,30 @@ WORK=${LITELLM_WORK:-$ROOT/.peers/litellm}
 SANDBOX_PORT=${SANDBOX_PORT:-18787}
 LITELLM_PORT=${LITELLM_PORT:-14000}
 REPORT_DIR=${REPORT_DIR:-$WORK/report}
+# The models of config.yaml, in its order (LiteLLM's list has no supported_endpoint_types, so the SDK checks
+# take the first model that serves an endpoint: OpenAI-upstream models first).
+MODELS=sandbox-omni,sandbox-embed,sandbox-image,sandbox-rerank,claude-sandbox,gemini-sandbox
 RECORD=""
 if [ "${1:-}" = "--record" ]; then
   RECORD="--record"
   shift
 fi
 
-if [ -z "${OIMI_PEER_NETNS:-}" ] && command -v unshare >/dev/null 2>&1 \
-    && unshare -n true 2>/dev/null; then
+if [ -z "${OIMI_PEER_NETNS:-}" ] && command -v unshare >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 \
+    && unshare -n sh -c 'ip link set lo up' 2>/dev/null; then
   # re-run this script inside a network namespace with only loopback: nothing can leave the machine
-  exec env OIMI_PEER_NETNS=1 unshare -n bash -c 'ip link set lo up 2>/dev/null || true; exec "$0" "$@"' \
-    "$0" $RECORD "$@"
+  exec env OIMI_PEER_NETNS=1 unshare -n bash -c 'ip link set lo up && exec "$0" "$@"' "$0" $RECORD "$@"
+fi
+if [ -z "${OIMI_PEER_NETNS:-}" ]; then
+  echo "run.sh: no network namespace (unshare -n needs root and ip): running in the machine's own network"
 fi
 
 if [ ! -x "$VENV/bin/litellm" ]; then
   echo "run.sh: no LiteLLM at $VENV; run peers/litellm/setup.sh first" >&2
   exit 3
 fi
-OIMI=${OIMI:-oimi-conformance}
+OIMI=${OIMI:-$(command -v oimi-conformance || echo "$ROOT/.venv/bin/oimi-conformance")}
+PYTHON_HARNESS=${PYTHON_HARNESS:-$(dirname "$OIMI")/python}
 mkdir -p "$WORK"
 rm -f "$WORK"/connect.log*
 
@@ -55,9 +61,23 @@ export LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS=Tr
   LITELLM_LOCAL_AUTOROUTER_PRESETS=True LITELLM_LOCAL_BLOG_POSTS=True LITELLM_LOCAL_POLICY_TEMPLATES=True \
   DISABLE_TELEMETRY=True LITELLM_DONT_SHOW_FEEDBACK_BOX=True NO_PROXY="127.0.0.1,localhost"
 
+listening() {  # something accepts connections on 127.0.0.1:$1
+  python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" \
+    2>/dev/null
+}
+for port in "$SANDBOX_PORT" "$LITELLM_PORT"; do
+  if listening "$port"; then
+    echo "run.sh: 127.0.0.1:$port is taken; set SANDBOX_PORT / LITELLM_PORT (or run as root: a namespace)" >&2
+    exit 3
+  fi
+done
+
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do  # LiteLLM may run under strace: stop the traced child first
+    for child in $(pgrep -P "$pid" 2>/dev/null || true); do kill "$child" 2>/dev/null || true; done
+    kill "$pid" 2>/dev/null || true
+  done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT
@@ -67,7 +87,7 @@ pids+=($!)
 
 trace=()
 if command -v strace >/dev/null 2>&1; then
-  trace=(strace -f -qq -e trace=connect -o "$WORK/connect.log")
+  trace=(strace -f -qq --seccomp-bpf -e trace=connect -o "$WORK/connect.log")
 fi
 started=$(date +%s.%N)
 (cd "$HERE" && exec "${trace[@]}" "$VENV/bin/litellm" --config "$HERE/config.yaml" --host 127.0.0.1 \
@@ -84,10 +104,6 @@ except Exception:
     sys.exit(1)
 PY
 }
-listening() {  # something accepts connections on 127.0.0.1:$1
-  python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" \
-    2>/dev/null
-}
 for _ in $(seq 1 240); do  # bounded: 60 s
   listening "$SANDBOX_PORT" && ready "http://127.0.0.1:$LITELLM_PORT/health/liveliness" && break
   sleep 0.25
@@ -103,12 +119,18 @@ echo "litellm $version ready on 127.0.0.1:$LITELLM_PORT in $(python3 -c "import 
 set +e
 "$OIMI" run --base-url "http://127.0.0.1:$LITELLM_PORT" --api-key "$LITELLM_CONFORMANCE_KEY" \
   --target-name litellm --profile openai-compatible --expectations litellm --strict-expectations --sdk \
+  --models "$MODELS" --exclude-checks 'delivery.*' \
   --report-dir "$REPORT_DIR" --cassette-dir "$ROOT/cassettes/litellm" $RECORD "$@"
 status=$?
 set -e
 echo "litellm $version" >"$REPORT_DIR/peer-version.txt"
+if [ -n "$RECORD" ] && [ "$status" -eq 0 ]; then  # a new recording: regenerate the committed report
+  "$PYTHON_HARNESS" "$HERE/report.py" "$REPORT_DIR"
+fi
 
-if [ ${#trace[@]} -gt 0 ]; then
+if [ ${#trace[@]} -eq 0 ]; then
+  echo "run.sh: strace not found: LiteLLM's connect() calls were not logged"
+else
   outbound=$(grep -h 'connect(' "$WORK"/connect.log* | grep -v 'AF_UNIX' | grep -v '127\.0\.0\.1' \
     | grep -v 'inet_pton(AF_INET6, "::1"' || true)
   if [ -n "$outbound" ]; then

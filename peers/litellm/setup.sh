@@ -13,8 +13,9 @@ started=$(date +%s)
 if [ "${1:-}" = "--refresh" ]; then
   rm -rf "$VENV"
 fi
-if [ -x "$VENV/bin/litellm" ] && [ "${1:-}" != "--refresh" ] \
-    && "$VENV/bin/python" -m pip freeze 2>/dev/null | grep -qxF "$(grep '^litellm==' "$HERE/constraints.txt")"; then
+pinned=$(sha256sum "$HERE/constraints.txt" | cut -d' ' -f1)
+if [ -x "$VENV/bin/litellm" ] && [ "${1:-}" != "--refresh" ] && [ "$(cat "$VENV/.constraints.sha256" 2>/dev/null)" = "$pinned" ]
+then
   echo "litellm: $VENV is current ($(grep '^litellm==' "$HERE/constraints.txt"))"
   exit 0
 fi
@@ -27,4 +28,5 @@ if [ "${1:-}" = "--refresh" ]; then
 else
   "$VENV/bin/python" -m pip install --quiet 'litellm[proxy]' prisma -c "$HERE/constraints.txt"
 fi
+sha256sum "$HERE/constraints.txt" | cut -d' ' -f1 >"$VENV/.constraints.sha256"
 echo "litellm: installed $("$VENV/bin/python" -m pip freeze | grep '^litellm==') into $VENV in $(( $(date +%s) - started )) s"

@@ -74,15 +74,23 @@ def load_profile(name_or_path: str) -> Profile:
 
 @dataclass(frozen=True)
 class Expectation:
-    check: str  # check id, glob allowed
+    check: str | tuple[str, ...]  # check id, glob allowed; a list in TOML: any of them
     reason: str
-    case: str = "*"
-    model: str = "*"
+    case: str | tuple[str, ...] = "*"
+    model: str | tuple[str, ...] = "*"
     link: str = ""
 
     def matches(self, check_id: str, case_id: str, model: str | None) -> bool:
-        return (fnmatch.fnmatchcase(check_id, self.check) and fnmatch.fnmatchcase(case_id, self.case)
-                and fnmatch.fnmatchcase(model or "", self.model))
+        return (_any_glob(check_id, self.check) and _any_glob(case_id, self.case)
+                and _any_glob(model or "", self.model))
+
+
+def _any_glob(value: str, globs: str | tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(value, g) for g in ((globs,) if isinstance(globs, str) else globs))
+
+
+def _globs(value: Any) -> str | tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list) else value
 
 
 @dataclass
@@ -104,10 +112,14 @@ class Expectations:
         item = self.find(check_id, case_id, model)
         if item is None:
             return None
-        where = f"check={item.check!r}" + (f" case={item.case!r}" if item.case != "*" else "") \
-            + (f" model={item.model!r}" if item.model != "*" else "")
+        where = f"check={_show(item.check)}" + (f" case={_show(item.case)}" if item.case != "*" else "") \
+            + (f" model={_show(item.model)}" if item.model != "*" else "")
         return (f"expected failure now passes: update {self.source or 'the expectations file'} "
                 f"(its entry {where} says: {item.reason})")
+
+
+def _show(globs: str | tuple[str, ...]) -> str:
+    return repr(globs) if isinstance(globs, str) else "[" + ", ".join(repr(g) for g in globs) + "]"
 
 
 def load_expectations(name_or_path: str | None) -> Expectations:
@@ -123,6 +135,7 @@ def load_expectations(name_or_path: str | None) -> Expectations:
     for entry in data.get("expected_failure", []):
         if "check" not in entry or "reason" not in entry:
             raise UsageError(f"{path}: every [[expected_failure]] needs `check` and `reason`")
-        items.append(Expectation(check=entry["check"], reason=entry["reason"], case=entry.get("case", "*"),
-                                 model=entry.get("model", "*"), link=entry.get("link", "")))
+        items.append(Expectation(check=_globs(entry["check"]), reason=entry["reason"],
+                                 case=_globs(entry.get("case", "*")), model=_globs(entry.get("model", "*")),
+                                 link=entry.get("link", "")))
     return Expectations(items, str(path))

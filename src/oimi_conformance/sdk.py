@@ -194,6 +194,8 @@ class SdkContext:
         except expected as exc:
             return exc
         except Exception as exc:
+            if _blame(exc) == "transport":
+                raise  # no answer at all: an error, not a wrong exception class
             self.fail(f"{what}: expected {' or '.join(e.__name__ for e in expected)}, the SDK raised "
                       f"{describe(exc)}{self.retry_note(exc)}")
         self.fail(f"{what}: expected {' or '.join(e.__name__ for e in expected)}, the call returned normally")

@@ -16,10 +16,11 @@ schemathesis check          results.json check id        rule
 =========================  ===========================  ==================================================
 
 Which invalid input must be refused: a body that is not JSON, a body of the wrong type or without a
-required top-level field, a top-level field of the wrong JSON type, a bad path value, and a missing or
-invalid credential. Other mutations (a value outside an enum or a range, a nested constraint, an optional
-header or query value such as ``alt`` that gateways ignore) are sent and judged by every other check, and
-must never get a 5xx, but a gateway may relay them to the upstream, which decides.
+required top-level field, a required top-level field of the wrong JSON type, a bad path value, and a
+missing or invalid credential. Other mutations (an optional field of the wrong type, a value outside an
+enum or a range, a nested constraint, an optional header or query value such as ``alt``) are sent and
+judged by every other check, and must never get a 5xx; but a gateway relays them to its upstream, which
+decides (Google's API, for one, accepts ``"16"`` for an integer field), so a 2xx to them is no finding.
 """
 
 from __future__ import annotations
@@ -179,6 +180,8 @@ def must_refuse(case: Case) -> bool:
         return False
     if case.operation.schema.is_security_param_negated(case):
         return True
+    if negative_only_in_body(case) and body_is_valid(case):
+        return False  # not invalid after all
     found = mutations(case)
     for m in found:
         location = m.parameter_location
@@ -188,7 +191,7 @@ def must_refuse(case: Case) -> bool:
             continue
         if m.operator == OperatorKind.SYNTAX_FUZZING or len(m.path) == 0:
             return True
-        if m.operator == OperatorKind.CHANGE_TYPE and len(m.path) == 1:
+        if m.operator == OperatorKind.CHANGE_TYPE and len(m.path) == 1 and m.path[0] in required_fields(case):
             return True
     if not found:  # the coverage phase describes its cases by scenario instead
         data = case.meta.phase.data if case.meta is not None else None
@@ -196,10 +199,61 @@ def must_refuse(case: Case) -> bool:
         location = getattr(data, "parameter_location", None)
         if location == ParameterLocation.PATH or scenario == "unspecified_http_method":
             return True
-        if location == ParameterLocation.BODY and scenario in ("incorrect_type", "object_missing_required_property"):
+        if location == ParameterLocation.BODY and scenario == "object_missing_required_property":
+            return str(getattr(data, "location", "") or "").count("/properties/") == 0
+        if location == ParameterLocation.BODY and scenario == "incorrect_type":
             pointer = str(getattr(data, "location", "") or "")
-            return pointer.count("/properties/") <= 1
+            return pointer.count("/properties/") == 0 or (
+                pointer.count("/properties/") == 1 and pointer.rsplit("/", 1)[-1] in required_fields(case))
     return False
+
+
+def required_fields(case: Case) -> frozenset[str]:
+    schema = request_schema(operation_id(case))
+    return frozenset(load_schema_file(schema).get("required") or ()) if schema else frozenset()
+
+
+@cache
+def request_schema(operation: str) -> str | None:
+    """The request body schema of an operation, relative to specs/schemas (``openai/chat.completion.request.json``)."""
+    from ..specdir import load_data
+
+    for item in load_data("openapi.yaml").get("paths", {}).values():
+        for entry in item.values():
+            if isinstance(entry, dict) and entry.get("operationId") == operation:
+                ref = (((entry.get("requestBody") or {}).get("content") or {}).get("application/json") or {}).get(
+                    "schema", {}).get("$ref")
+                if isinstance(ref, str) and ref.startswith("schemas/") and "#" not in ref:
+                    return ref[len("schemas/"):]
+    return None
+
+
+@cache
+def load_schema_file(name: str) -> dict[str, Any]:
+    from ..specdir import load_data
+
+    return load_data(f"schemas/{name}")
+
+
+def body_is_valid(case: Case) -> bool:
+    """Whether the case's body validates against the harness's own request schema. schemathesis can call
+    a body negative that is not (``input: [0]`` after changing the type of one ``anyOf`` branch)."""
+    from ..schemas import default_store
+
+    schema = request_schema(operation_id(case))
+    body = case.body
+    if schema is None or not isinstance(body, (dict, list, str, int, float, bool)) or body is None:
+        return False
+    try:
+        return default_store().get(schema).is_valid(body)
+    except Exception:  # an unreadable schema judges nothing valid
+        return False
+
+
+def negative_only_in_body(case: Case) -> bool:
+    components = case.meta.components if case.meta is not None else {}
+    negated = {location for location, info in components.items() if info.mode == GenerationMode.NEGATIVE}
+    return negated == {ParameterLocation.BODY}
 
 
 # -- reading an answer ---------------------------------------------------------------------------------------
@@ -444,8 +498,14 @@ def _request_json(response: Response) -> Any:
 @schemathesis.hook
 def filter_case(context: Any, case: Case) -> bool:
     """When only negative mode is configured, never send a case that came out valid (a body override or a
-    pinned field can undo its mutation): on a paid gateway a valid request costs money."""
-    if case.meta is None or case.meta.generation.mode == GenerationMode.NEGATIVE:
+    pinned field can undo its mutation, and a "negative" body can still match the schema): on a paid
+    gateway a valid request costs money."""
+    if case.meta is None:
         return True
     generation = case.operation.schema.config.generation_for(operation=case.operation)
-    return list(generation.modes) != [GenerationMode.NEGATIVE]
+    if list(generation.modes) != [GenerationMode.NEGATIVE]:
+        return True
+    if case.meta.generation.mode != GenerationMode.NEGATIVE:
+        return False
+    # a body schemathesis calls invalid but the request schema accepts is a valid request too
+    return not (negative_only_in_body(case) and body_is_valid(case))

@@ -95,6 +95,7 @@ class FuzzSession:
         self.finished: float | None = None
         self.tokens = {"input": 0, "output": 0}
         self.prepared = False
+        self._restore_constants: Any = None
 
     # -- preparing ------------------------------------------------------------------------------------
 
@@ -134,6 +135,7 @@ class FuzzSession:
             self.by_label[label] = op
         if self.options.positive:
             self._register_positive_hooks()
+        self._restore_constants = _without_local_constants()
         self.prepared = True
 
     def _pick_models(self, config: Any, chosen: list[str]) -> dict[str, str]:
@@ -245,7 +247,7 @@ class FuzzSession:
             diagnosis = self._collect(op, case, response, failures)
             import os
             if os.environ.get("OIMI_FUZZ_DEBUG") == "scan":
-                print("GAP", op, [f.title for f in failures], self.redactor.text(describe_negation(case))[:150], (response.request.body or b"")[:150])
+                print("GAP", op, response.request.url[:200], [f.title for f in failures], self.redactor.text(describe_negation(case))[:150], (response.request.body or b"")[:150])
                 return
             key = tuple(sorted((f.check_id, f.title) for f in failures))
             raise _finding_type(key)(diagnosis) from None
@@ -435,7 +437,33 @@ class FuzzSession:
 
     def close(self) -> None:
         self.finished = self.finished or time.time()
+        restore, self._restore_constants = self._restore_constants, None
+        if restore is not None:
+            restore()
         self._target.__exit__()
+
+
+def _without_local_constants() -> Any:
+    """Hypothesis mixes string and number constants it finds in the local source code (this harness, the
+    sandbox's keys included) into generated values, and the set grows as modules are imported: the same seed
+    would not give the same cases in another process. Values come from the spec and the seed alone while a
+    fuzz session runs; the returned function restores it."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a Hypothesis without the feature
+        return lambda: None
+    original = getattr(providers, "_get_local_constants", None)
+    if original is None:  # pragma: no cover
+        return lambda: None
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE.cache.clear()
+
+    def restore() -> None:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
+
+    return restore
 
 
 def _exchange_id(check_id: str, op: str) -> str:

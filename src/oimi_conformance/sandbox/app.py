@@ -246,11 +246,21 @@ class SandboxApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
+async def _dispatch_asgi(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] != "http":
+        return
+    response = await dispatch(Request(scope, receive))
+    await response(scope, receive, send)
+
+
 def build_app(config: SandboxConfig) -> Starlette:
     """The sandbox gateway for ``config``; ``app.state.sandbox`` holds its live state."""
     app = SandboxApp(
         routes=[StarletteRoute("/{path:path}", dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])]
     )
+    # Starlette's `{path:path}` does not match a path with a newline (%0A) in it: such a request still gets the
+    # gateway's own JSON answer, never Starlette's text/plain "Not Found".
+    app.router.default = _dispatch_asgi
     app.state.sandbox = SandboxState(
         deviations=config.deviations,
         models=config.models,

@@ -41,7 +41,8 @@ def _tool_choice(f: Fields, tools: list[ToolDef]) -> str | tuple[str, str]:
         return "auto"
     if choice in ("none", "auto", "required"):
         return choice
-    name = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
+    function = choice.get("function") if isinstance(choice, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
     if isinstance(name, str) and any(t.name == name for t in tools):
         return ("named", name)
     f.fail("tool_choice must be none, auto, required or name one of the given tools", "tool_choice")
@@ -54,7 +55,8 @@ def _json_mode(f: Fields) -> tuple[str, Any]:
     if kind not in ("text", "json_object", "json_schema"):
         f.fail("response_format.type must be text, json_object or json_schema", "response_format.type")
         return "text", None
-    schema = (fmt.get("json_schema") or {}).get("schema") if kind == "json_schema" else None
+    spec = fmt.get("json_schema")
+    schema = spec.get("schema") if kind == "json_schema" and isinstance(spec, dict) else None
     if kind == "json_schema" and not isinstance(fmt.get("json_schema"), dict):
         f.fail("response_format.json_schema is required for type json_schema", "response_format.json_schema")
     return kind, schema
