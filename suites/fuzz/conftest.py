@@ -46,7 +46,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     plugin.unconfigure(config)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    plugin.allure_describe(item)
+
+
 @pytest.fixture(scope="session")
 def oimi_fuzz(pytestconfig: pytest.Config):
     """The fuzz run: target, budget, findings."""
     return plugin.session_of(pytestconfig)
+
+
+@pytest.fixture(autouse=True)
+def _oimi_fuzz_allure(request: pytest.FixtureRequest, oimi_fuzz) -> None:
+    plugin.allure_label(request.node, oimi_fuzz)

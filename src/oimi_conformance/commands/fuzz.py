@@ -8,6 +8,7 @@ one line and exit 2. Exit 0: no finding; 1: a fuzz check failed or errored.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     for _, flag, kwargs in FUZZ_OPTIONS:
         p.add_argument(flag, **kwargs)
     p.add_argument("-q", "--quiet", action="store_true", help="less output")
-    p.add_argument("pytest_args", nargs="*", help="after --: arguments passed to pytest (e.g. -- --alluredir DIR)")
+    p.add_argument("pytest_args", nargs="*", help="after --: arguments passed to pytest")
     p.set_defaults(func=run)
 
 
@@ -64,11 +65,16 @@ def run(args: argparse.Namespace) -> int:
                      sandbox_deviations=list(args.sandbox_deviation or []))
     session = FuzzSession(target, fuzz_options(lambda name: getattr(args, name), args.max_requests, args.timeout))
     folder = fuzz_dir()
+    # like `run`: JUnit XML and Allure results beside results.json (-- ARGS may override);
+    # OIMI_CONFORMANCE_ALLURE=0: no Allure
+    report_dir, allure = Path(args.report_dir), os.environ.get("OIMI_CONFORMANCE_ALLURE", "1") != "0"
+    reports = [f"--junitxml={report_dir / 'junit.xml'}", "-o", "junit_suite_name=oimi-conformance-fuzz",
+               *(["--alluredir", str(report_dir / "allure-results"), "--clean-alluredir"] if allure else [])]
     try:
         session.prepare()
         argv = [str(folder), "-p", "no:cacheprovider", "--rootdir", str(folder), "-o", "addopts=",
                 "-q" if args.quiet else "-rfE", "--tb=short", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-                "--report-dir", args.report_dir, *args.pytest_args]
+                "--report-dir", args.report_dir, *reports, *args.pytest_args]
         code = pytest.main(argv, plugins=[PreparedFuzz(session)])
     finally:
         session.close()

@@ -50,6 +50,10 @@ DROPPED_IN_POSITIVE: dict[str, tuple[str, ...]] = {
 }
 # Positive mode asks Gemini streams for SSE, which the transport reads with a time and event limit.
 POSITIVE_QUERY_PINS: dict[str, dict[str, Any]] = {"streamGenerateContent": {"query.alt": "sse"}}
+# Operations whose body has a `stream` flag: positive mode draws it (a Hypothesis boolean, so it is seeded
+# and shrinks) because generated bodies rarely set it, and streams are judged by the harness's stream
+# readers and grammars.
+STREAM_FLAG = ("createChatCompletion", "createResponse", "createMessage")
 
 # The gateway's own endpoint names (new-api's supported_endpoint_types), to pick a model per operation.
 CLAIM: dict[str, str] = {

@@ -63,12 +63,12 @@ def ignore_collect(collection_path: Path, config: pytest.Config, fuzz_dir: Path)
     """Collect suites/fuzz only when the command line names it (or something in it)."""
     if not _inside(collection_path, fuzz_dir):
         return None
+    return None if requested(config, fuzz_dir) else True
+
+
+def requested(config: pytest.Config, fuzz_dir: Path) -> bool:
     base = Path(config.invocation_params.dir)
-    for arg in config.args:
-        named = (base / str(arg).split("::")[0]).resolve()
-        if _inside(named, fuzz_dir):
-            return None
-    return True
+    return any(_inside((base / str(arg).split("::")[0]).resolve(), fuzz_dir) for arg in config.args)
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -88,6 +88,8 @@ def configure(config: pytest.Config, fuzz_dir: Path) -> None:
         file = getattr(module, "__file__", None)
         if file and name.startswith("test_") and _inside(Path(file), fuzz_dir):
             del sys.modules[name]
+    if requested(config, fuzz_dir):
+        session_of(config)  # start the target now: a bad option or an unreachable target is one line
 
 
 def active_schema() -> Any:
@@ -101,9 +103,7 @@ def session_of(config: pytest.Config) -> FuzzSession:
     """The run's fuzz session: the one `oimi-conformance fuzz` prepared, or one built from the options."""
     found = config.stash.get(FUZZ_KEY, None)
     if found is None:
-        from ..pytest_plugin import options_from_pytest
-
-        target = options_from_pytest(config)
+        target = _target_options(config)
         opts = fuzz_options(lambda name: config.getoption(f"fuzz_{name}"), target.max_requests, target.timeout)
         found = FuzzSession(target, opts)
         config.stash[FUZZ_KEY] = found
@@ -114,6 +114,24 @@ def session_of(config: pytest.Config) -> FuzzSession:
         except HarnessError as exc:
             pytest.exit(f"oimi-conformance: error: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     return found
+
+
+def _target_options(config: pytest.Config) -> Any:
+    """The target of this session's other suites when `oimi-conformance run` prepared one (so both judge the
+    same gateway, sandbox included, and write one report), else the pytest options."""
+    from dataclasses import replace
+
+    from .. import pytest_plugin
+
+    key = getattr(pytest_plugin, "_RUN_KEY", None)
+    prepared = config.stash.get(key, None) if key is not None else None
+    engine = getattr(prepared, "engine", None)
+    if engine is None:
+        return pytest_plugin.options_from_pytest(config)
+    run = engine.config
+    expectations = getattr(run.expectations, "source", "") or None
+    return replace(prepared.options, base_url=run.base_url, api_key=run.keys.get("main"), target=run.target,
+                   expectations=expectations, sandbox_deviations=[])
 
 
 def run_case(session: FuzzSession, case: Any) -> None:
@@ -178,6 +196,58 @@ def diagnosis(session: FuzzSession, op: str, findings: list[Any]) -> str:
     return session.redactor.text("\n\n".join(parts))
 
 
+def allure_label(item: pytest.Item, session: FuzzSession) -> None:
+    """Allure labels of a fuzz test (one per operation), when allure-pytest is listening."""
+    from .. import allure_support
+
+    if not allure_support.active(item.config):
+        return
+    import allure
+
+    from .operations import ENDPOINT, FAMILY
+
+    op = session.by_label.get(str(getattr(item, "operation_label", "")), "")
+    allure.dynamic.epic(allure_support.FAMILY_TITLE.get(FAMILY.get(op, "openai"), "OpenAI-compatible"))
+    allure.dynamic.feature(ENDPOINT.get(op, "models"))
+    allure.dynamic.story(f"fuzz.{session.options.mode}")
+    allure.dynamic.tag("fuzz")
+    allure.dynamic.label("case_id", f"fuzz.{op}")
+    allure.dynamic.parameter("operation", op)
+    allure.dynamic.parameter("mode", session.options.mode)
+    allure.dynamic.parameter("seed", str(session.options.seed))
+    allure.dynamic.parameter("model", session.models.get(op, "-"))
+
+
+def allure_describe(item: pytest.Item) -> None:
+    """Title, description and the redacted exchange of each finding, once the fuzz test ran."""
+    from .. import allure_support
+
+    session = item.config.stash.get(FUZZ_KEY, None)
+    if session is None or not session.prepared or not allure_support.active(item.config):
+        return
+    import json
+
+    import allure
+
+    op = session.by_label.get(str(getattr(item, "operation_label", "")), "")
+    info = session.operations.get(op)
+    allure.dynamic.title(f"fuzz.{session.options.mode} @ {op}")
+    lines = [f"**schemathesis, {session.options.mode} mode**, seed {session.options.seed}, "
+             f"{info.cases if info else 0} case(s) judged", ""]
+    for result in session.results():
+        if result.operation == op:
+            lines.append(f"- `{result.check_id}`: **{result.outcome}** {result.message}")
+    allure.dynamic.description(session.redactor.text("\n".join(lines)))
+    for finding in session.findings_of(op):
+        exchange = finding.exchange.as_dict()
+        from ..diagnosis import curl
+
+        exchange["curl"] = curl(exchange)
+        allure.attach(session.redactor.text(json.dumps(exchange, indent=2, ensure_ascii=False)),
+                      name=f"{finding.check_id}: {finding.title} (minimal request, redacted)",
+                      attachment_type=allure.attachment_type.JSON)
+
+
 def sessionfinish(session: pytest.Session) -> None:
     config = session.config
     fuzz = config.stash.get(FUZZ_KEY, None)
@@ -185,11 +255,14 @@ def sessionfinish(session: pytest.Session) -> None:
         return
     fuzz.finished = time.time()
     path = fuzz.write(Path(fuzz.target_options.report_dir), merge_since=config.stash.get(_STARTED, None))
+    from ..html_report import write_report
+
+    page = write_report(path.parent)  # with the other suites' results when they ran in this session
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_sep("=", "oimi-conformance fuzz")
         reporter.write_line(fuzz.redactor.text(fuzz.summary()))
-        reporter.write_line(f"results: {path}")
+        reporter.write_line(f"results: {path}; report: {page}")
 
 
 def unconfigure(config: pytest.Config) -> None:

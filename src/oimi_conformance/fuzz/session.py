@@ -20,8 +20,18 @@ from ..exchange import Exchange
 from ..redact import Redactor
 from ..results import CheckResult, RunRecord
 from ..specdir import spec_root
-from .checks import CANARY_KEY, CHECK_IDS, TITLES, FuzzContext, FuzzFailure, describe_negation, reset_context, use_context
-from .operations import CLAIM, DROPPED_IN_POSITIVE, ENDPOINT, SCHEME_STYLE, spec_pointer
+from .checks import (
+    CANARY_KEY,
+    CHECK_IDS,
+    TITLES,
+    FuzzContext,
+    FuzzFailure,
+    describe_negation,
+    is_negative,
+    reset_context,
+    use_context,
+)
+from .operations import CLAIM, DROPPED_IN_POSITIVE, ENDPOINT, SCHEME_STYLE, STREAM_FLAG, spec_pointer
 from .settings import FuzzOptions, Target, schemathesis_config
 
 if TYPE_CHECKING:
@@ -143,11 +153,8 @@ class FuzzSession:
         wanted = [op for op in chosen if op in CLAIM]
         if not wanted:
             return {}
-        listed: list[tuple[str, frozenset[str] | None]] = []
-        if config.models:
-            listed = [(m, None) for m in config.models]
-        else:
-            listed = self._discover(config)
+        listed: list[tuple[str, frozenset[str] | None]] = (
+            [(m, None) for m in config.models] if config.models else self._discover(config))
         self.listed = [{"id": m, "claims": sorted(c) if c is not None else None} for m, c in listed]
         models = {}
         for op in wanted:
@@ -184,6 +191,8 @@ class FuzzSession:
         return sorted(found.items())
 
     def _register_positive_hooks(self) -> None:
+        from hypothesis import strategies as st
+
         dropped = DROPPED_IN_POSITIVE
 
         def map_case(context: Any, case: Case) -> Case:
@@ -193,7 +202,20 @@ class FuzzSession:
                     case.body.pop(name, None)
             return case
 
+        def flatmap_case(context: Any, case: Case) -> Any:
+            op = str(case.operation.definition.raw.get("operationId"))
+            if op not in STREAM_FLAG or not isinstance(case.body, dict):
+                return st.just(case)
+
+            def streamed(flag: bool) -> Case:
+                if flag:
+                    case.body["stream"] = True
+                return case
+
+            return st.booleans().map(streamed)
+
         self.schema.hooks.register_hook_with_name(map_case, "map_case")
+        self.schema.hooks.register_hook_with_name(flatmap_case, "flatmap_case")
 
     # -- running --------------------------------------------------------------------------------------
 
@@ -231,10 +253,6 @@ class FuzzSession:
             self.errors.setdefault(op, message)
             raise ConnectionError(f"no answer to judge: {message}") from None
         self.last_case = time.time()
-        import os
-        if os.environ.get("OIMI_FUZZ_DEBUG") == "1":
-            from .checks import must_refuse
-            print("DBG", response.status_code, must_refuse(case), (response.request.body or b"")[:90], response.content[30:90])
         self._count_tokens(response)
         assert self.context is not None
         token = use_context(self.context)
@@ -245,10 +263,6 @@ class FuzzSession:
             if not failures:
                 raise
             diagnosis = self._collect(op, case, response, failures)
-            import os
-            if os.environ.get("OIMI_FUZZ_DEBUG") == "scan":
-                print("GAP", op, response.request.url[:200], [f.title for f in failures], self.redactor.text(describe_negation(case))[:150], (response.request.body or b"")[:150])
-                return
             key = tuple(sorted((f.check_id, f.title) for f in failures))
             raise _finding_type(key)(diagnosis) from None
         finally:
@@ -276,7 +290,8 @@ class FuzzSession:
                 found.exchange = replace(exchange, id=_exchange_id(failure.check_id, op))
                 self.findings[key] = found
             lines.append(f"{failure.check_id}: {failure.title}\n  {found.message}")
-        lines.append(f"  invalid because: {self.redactor.text(describe_negation(case))}")
+        if is_negative(case):
+            lines.append(f"  invalid because: {self.redactor.text(describe_negation(case))}")
         lines.append("  reproduce (put your key back where it says REDACTED):")
         lines.append("    " + curl(own.as_dict()).replace("\n", "\n    "))
         return "\n".join(lines)
@@ -357,7 +372,8 @@ class FuzzSession:
                     first = found[0]
                     more = f" (+{len(found) - 1} more distinct: {'; '.join(f.title for f in found[1:])})" \
                         if len(found) > 1 else ""
-                    result.outcome, result.model, result.stream = "failed", first.model, first.stream
+                    # the model stays the operation's (a stable key for `diff`); the exchange shows what was sent
+                    result.outcome, result.stream = "failed", first.stream
                     result.message = f"{first.title}: {first.message}{more}"
                     result.exchange = first.exchange.id
                     result.violations = [{"rule": f.title, "message": f.message, "pointer": "",
@@ -375,7 +391,9 @@ class FuzzSession:
                     result.outcome = "skipped"
                     result.message = "no case sent: " + (
                         f"request budget (--max-requests {self.options.max_requests}) exhausted"
-                        if self.exhausted else "schemathesis generated none")
+                        if self.exhausted else f"schemathesis generated no {self.options.mode} case for it "
+                        "(nothing in this operation to make invalid)" if not self.options.positive
+                        else "schemathesis generated none")
                 else:
                     result.outcome = "skipped"
                     result.message = f"nothing to judge in {info.cases} case(s) (no answer this check applies to)"

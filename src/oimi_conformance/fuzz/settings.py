@@ -79,7 +79,9 @@ def schemathesis_config(target: Target, options: FuzzOptions, operation_ids: lis
         else:
             parameters.update(NEGATIVE_EXTRA_PINS.get(op, {}))
         model = target.models.get(op)
-        if model and op in PATH_MODEL and not options.positive:
+        if model and op == "retrieveModel" and not options.positive:
+            pass  # a GET: any model id is fine to send, and an unknown one must be a clean 404
+        elif model and op in PATH_MODEL and not options.positive:
             # negative: most cases name the model, the rest fuzz the path segment (a bad path value)
             name = _dictionary_name(model)
             dictionaries[name] = {"values": [model]}
@@ -103,6 +105,7 @@ def schemathesis_config(target: Target, options: FuzzOptions, operation_ids: lis
         # schemathesis would mine string constants from the Python code it runs in (this harness, its
         # sandbox's keys included): generated values come from the spec alone
         "analysis": {"constants": {"enabled": False}},
+        "cache": {"enabled": False},  # nothing replayed from an earlier run, nothing written to .schemathesis/
         "generation": {
             "mode": options.mode,
             "max-examples": options.max_examples,

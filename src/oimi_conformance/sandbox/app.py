@@ -246,6 +246,10 @@ class SandboxApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
+# Every method reaches the dispatcher, which answers the gateway's JSON 405 (not Starlette's text/plain one).
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY"]
+
+
 async def _dispatch_asgi(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http":
         return
@@ -256,7 +260,7 @@ async def _dispatch_asgi(scope: Scope, receive: Receive, send: Send) -> None:
 def build_app(config: SandboxConfig) -> Starlette:
     """The sandbox gateway for ``config``; ``app.state.sandbox`` holds its live state."""
     app = SandboxApp(
-        routes=[StarletteRoute("/{path:path}", dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])]
+        routes=[StarletteRoute("/{path:path}", dispatch, methods=_METHODS)]
     )
     # Starlette's `{path:path}` does not match a path with a newline (%0A) in it: such a request still gets the
     # gateway's own JSON answer, never Starlette's text/plain "Not Found".
