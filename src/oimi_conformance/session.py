@@ -23,7 +23,7 @@ class Options:
     base_url: str | None = None
     api_key: str | None = None
     models: list[str] | None = None
-    profile: str = "oimi"
+    profile: str | None = None  # None: oimi, or in a replay the profile the recording was judged with
     expectations: str | None = None
     concurrency: int = 8
     timeout: float = 30.0
@@ -48,7 +48,7 @@ RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--base-url", {"help": "gateway base URL; without it the embedded sandbox gateway is started"}),
     ("--api-key", {"help": "API key (default: $OIMI_API_KEY); never printed or stored"}),
     ("--models", {"help": "comma-separated model ids (default: discover with GET /v1/models)"}),
-    ("--profile", {"default": "oimi", "help": "profile name or TOML file (default: oimi)"}),
+    ("--profile", {"help": "profile name or TOML file (default: oimi; a replay: the recording's)"}),
     ("--expectations", {"help": "expectations name or TOML file: known deviations of this target"}),
     ("--concurrency", {"type": int, "default": 8, "help": "exchanges in flight at once (default: 8)"}),
     ("--timeout", {"type": float, "default": 30.0, "help": "seconds of silence before a read fails (default 30)"}),
@@ -120,6 +120,7 @@ class Target:
         opts = self.options
         keys: dict[str, str] = {}
         models = opts.models
+        profile = opts.profile
         if opts.record_mode == "none" or (opts.record_mode == "once" and _has_cassettes(opts)):
             # replay: no target, no key; what the recording knew comes from its _run.json
             recorded = _recorded_run(opts)
@@ -128,6 +129,7 @@ class Target:
             target = opts.target or recorded.get("target") or "replay"
             models = models or recorded.get("models")
             expectations = opts.expectations or recorded.get("expectations")
+            profile = opts.profile or recorded.get("profile")
         elif opts.base_url:
             base_url = opts.base_url
             key = opts.api_key or os.environ.get("OIMI_API_KEY")
@@ -146,7 +148,7 @@ class Target:
             expectations = opts.expectations or "sandbox"  # its known deviations hold whatever is switched on
         keys.update({k: v for k, v in opts.extra_keys.items() if v})
         cassette_dir = Path(opts.cassette_dir) if opts.cassette_dir else Path("cassettes") / target
-        return RunConfig(base_url=base_url, keys=keys, profile=load_profile(opts.profile),
+        return RunConfig(base_url=base_url, keys=keys, profile=load_profile(profile or "oimi"),
                          expectations=load_expectations(expectations), models=models,
                          concurrency=opts.concurrency, timeout=opts.timeout, max_requests=opts.max_requests,
                          checks=opts.checks, exclude_checks=opts.exclude_checks, cases=opts.cases, target=target,

@@ -28,13 +28,6 @@ register_stream_checks("messages", ("anthropic.messages.stream",), "specs/gramma
 
 # -- helpers ------------------------------------------------------------------------------------------
 
-def _message(ctx: CheckContext) -> dict[str, Any]:
-    body = ctx.require_json()
-    if not isinstance(body, dict):
-        ctx.skip("the answer is not a JSON object; see body.schema")
-    return body
-
-
 def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
     content = message.get("content")
     return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
@@ -124,7 +117,7 @@ def usage(ctx: CheckContext) -> None:
             ctx.fail(f"the final message_delta's usage.output_tokens is missing or not an integer (usage "
                      f"{json.dumps(last)[:120]})")
         return
-    body = _message(ctx)
+    body = ctx.require_object()
     counts = body.get("usage")
     if not isinstance(counts, dict):
         ctx.fail("the message has no usage object")
@@ -138,7 +131,7 @@ def usage(ctx: CheckContext) -> None:
 def max_tokens_honoured(ctx: CheckContext) -> None:
     """usage.output_tokens never exceeds max_tokens; under a limit far shorter than the answer asked for,
     stop_reason is max_tokens (end_turn only for an answer that finished below the limit)."""
-    body = _message(ctx)
+    body = ctx.require_object()
     limit = (ctx.request or {}).get("max_tokens")
     counts = body.get("usage")
     used = counts.get("output_tokens") if isinstance(counts, dict) else None
@@ -159,7 +152,7 @@ def max_tokens_honoured(ctx: CheckContext) -> None:
 def stop_sequence_honoured(ctx: CheckContext) -> None:
     """When generation hits one of stop_sequences, stop_reason is stop_sequence and stop_sequence names the
     matched one; the text never contains any of them."""
-    body = _message(ctx)
+    body = ctx.require_object()
     stops = [s for s in (ctx.request or {}).get("stop_sequences") or [] if isinstance(s, str) and s]
     reason, matched = body.get("stop_reason"), body.get("stop_sequence")
     if reason == "stop_sequence" and matched not in stops:
@@ -178,7 +171,7 @@ def stop_sequence_honoured(ctx: CheckContext) -> None:
 def tool_use(ctx: CheckContext) -> None:
     """tool_choice {type: tool, name} forces a tool_use block: id (what the tool_result answers), the tool's
     name, an input object that validates against input_schema, and stop_reason tool_use."""
-    body = _message(ctx)
+    body = ctx.require_object()
     _judge_tool_use(ctx, body, lambda block: block.get("input"))
 
 
@@ -223,7 +216,7 @@ def _judge_tool_use(ctx: CheckContext, message: dict[str, Any], input_of: Any) -
 def text_nonempty(ctx: CheckContext) -> None:
     """A short prompt without tools is answered with text; an empty content list or empty text under
     end_turn is an answer that says nothing (seen when gateways convert other providers' replies)."""
-    message = _streamed_message(stream_events(ctx)) if ctx.step.stream else _message(ctx)
+    message = _streamed_message(stream_events(ctx)) if ctx.step.stream else ctx.require_object()
     blocks = _blocks(message)
     if not _text(message).strip():
         ctx.fail(f"no non-empty text block (block types {[b.get('type') for b in blocks]}, stop_reason "

@@ -164,6 +164,13 @@ class CheckContext:
             self.skip(f"no successful answer to judge (HTTP {exchange.status}); see http.expected-status")
         return exchange
 
+    def require_object(self, step: str | None = None) -> dict[str, Any]:
+        """The step's successful answer as a JSON object; otherwise skip (body.schema reports it)."""
+        body = self.require_json(step)
+        if not isinstance(body, dict):
+            self.skip("the answer is not a JSON object; see body.schema")
+        return body
+
     def require_json(self, step: str | None = None) -> Any:
         exchange = self.require_success(step)
         if not isinstance(exchange.json, (dict, list)):

@@ -34,13 +34,6 @@ register_stream_checks("responses", ("openai.responses.stream",), "specs/grammar
 
 # -- helpers ------------------------------------------------------------------------------------------
 
-def _response(ctx: CheckContext, step: str | None = None) -> dict[str, Any]:
-    body = ctx.require_json(step)
-    if not isinstance(body, dict):
-        ctx.skip("the answer is not a JSON object; see body.schema")
-    return body
-
-
 def _output(body: dict[str, Any]) -> list[dict[str, Any]]:
     output = body.get("output")
     return [item for item in output if isinstance(item, dict)] if isinstance(output, list) else []
@@ -87,7 +80,7 @@ def _validate_arguments(ctx: CheckContext, arguments: Any, tool: dict[str, Any],
        spec=f"{SPEC}/object#responses/object-usage", applies=RESPONSE)
 def usage_arithmetic(ctx: CheckContext) -> None:
     """Billing and budgets read these numbers; a finished response carries them, as integers that add up."""
-    body = _response(ctx)
+    body = ctx.require_object()
     problem = _usage_problem(body.get("usage"))
     if problem:
         ctx.fail(f"response {body.get('id')!r} (status {body.get('status')!r}): {problem}")
@@ -98,7 +91,7 @@ def usage_arithmetic(ctx: CheckContext) -> None:
 def output_text(ctx: CheckContext) -> None:
     """SDKs expose response.output_text, the joined output_text parts of the message items; a completed
     response whose output holds neither text nor a function call answered nothing."""
-    body = _response(ctx)
+    body = ctx.require_object()
     status = body.get("status")
     if status not in (None, "completed"):
         ctx.skip(f"status {status!r}: only a completed response must carry its whole answer")
@@ -125,7 +118,7 @@ def max_output_tokens_honoured(ctx: CheckContext) -> None:
     """usage.output_tokens (visible and reasoning tokens) never exceeds max_output_tokens; a response the
     limit cut is incomplete with incomplete_details.reason max_output_tokens, never 'completed' with a
     silently truncated answer or 'failed'."""
-    body = _response(ctx)
+    body = ctx.require_object()
     limit = (ctx.request or {}).get("max_output_tokens")
     status = body.get("status")
     reason = (body.get("incomplete_details") or {}).get("reason") if isinstance(
@@ -151,7 +144,7 @@ def max_output_tokens_honoured(ctx: CheckContext) -> None:
 def function_call(ctx: CheckContext) -> None:
     """tool_choice {type: function, name} forces a function_call output item; call_id is what the client
     answers with function_call_output, and arguments is a JSON string matching the parameters schema."""
-    body = _response(ctx)
+    body = ctx.require_object()
     forced = ((ctx.request or {}).get("tool_choice") or {}).get("name")
     calls = [item for item in _output(body) if item.get("type") == "function_call"]
     if not calls:
@@ -218,7 +211,7 @@ def stream_completed_matches(ctx: CheckContext) -> None:
 def stream_agrees(ctx: CheckContext) -> None:
     """Same request, stream on and off: the streamed final response has the same status and the same kinds
     of output items (message, function_call; reasoning items are left out) as the plain answer."""
-    body = _response(ctx)
+    body = ctx.require_object()
     events = stream_events(ctx, "stream")
     found = _terminal(events)
     if found is None or not isinstance(found[1], dict):
@@ -246,7 +239,7 @@ def _compaction_items(output: list[dict[str, Any]]) -> list[int]:
 def compact_object(ctx: CheckContext) -> None:
     """The compacted output is 'all user messages, followed by a single compaction item'; the item's
     encrypted_content is what carries the summarised context into the next request."""
-    body = _response(ctx)
+    body = ctx.require_object()
     if body.get("object") != "response.compaction":
         ctx.fail(f"object is {body.get('object')!r}, expected 'response.compaction'")
     output = _output(body)
@@ -269,7 +262,7 @@ def compact_roundtrip(ctx: CheckContext) -> None:
     """Compaction exists to be fed back: the next /v1/responses call sends the compacted output (with its
     compaction item) plus the new turn, and must get a normal response, not a 4xx about an unknown item
     type or an encrypted_content the gateway's other channel cannot read."""
-    compacted = _response(ctx)
+    compacted = ctx.require_object()
     if not _compaction_items(_output(compacted)):
         ctx.skip("the compaction answer has no compaction item to feed back; see compact.object")
     reuse = ctx.exchange_of("reuse")

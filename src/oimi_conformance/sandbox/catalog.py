@@ -78,23 +78,7 @@ class ModelSpec:
         return capability in self.broken
 
 
-_TEXT_ALL = frozenset(
-    {
-        "chat",
-        "chat.stream",
-        "chat.tools",
-        "chat.json",
-        "chat.vision",
-        "responses",
-        "responses.stream",
-        "responses.compact",
-        "messages",
-        "messages.stream",
-        "messages.tools",
-        "gemini",
-        "gemini.stream",
-    }
-)
+_TEXT_ALL = frozenset(CAPABILITIES) - {"embeddings", "rerank", "images"}  # every text capability
 
 DEFAULT_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
