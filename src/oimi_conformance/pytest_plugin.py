@@ -11,6 +11,7 @@ Precedence of settings: command-line options, then ``OIMI_API_KEY`` for the key,
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any, Protocol
@@ -86,7 +87,13 @@ class PreparedRun:
         self.pairs = self.engine.prepare()
 
     def _progress(self, message: str) -> None:
-        if self.progress and self.reporter is not None:
+        # the exchange runs inside the first test, whose output pytest captures (at the fd level):
+        # the line goes out with capturing suspended, as pytest's own reports do
+        if not self.progress or self.reporter is None:
+            return
+        capman = self.reporter.config.pluginmanager.getplugin("capturemanager")
+        suspended = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
+        with suspended:
             self.reporter.write_line(f"oimi-conformance: {message}")
 
     def close(self) -> None:
