@@ -33,25 +33,26 @@ def test_valid_stream_conforms(kind):
     assert verdict.events >= 2
 
 
-def _drop(path: str) -> Callable[[Any], None]:
+def _parent(body: Any, path: str) -> tuple[Any, Any]:
+    """The container holding the last step of a dotted path, and that step (index or key)."""
     *head, last = path.split(".")
+    node = body
+    for part in head:
+        node = node[int(part)] if part.isdigit() else node[part]
+    return node, int(last) if last.isdigit() else last
 
+
+def _drop(path: str) -> Callable[[Any], None]:
     def mutate(body: Any) -> None:
-        node = body
-        for part in head:
-            node = node[int(part)] if part.isdigit() else node[part]
-        del node[int(last) if last.isdigit() else last]
+        node, key = _parent(body, path)
+        del node[key]
     return mutate
 
 
 def _set(path: str, value: Any) -> Callable[[Any], None]:
-    *head, last = path.split(".")
-
     def mutate(body: Any) -> None:
-        node = body
-        for part in head:
-            node = node[int(part)] if part.isdigit() else node[part]
-        node[int(last) if last.isdigit() else last] = value
+        node, key = _parent(body, path)
+        node[key] = value
     return mutate
 
 
