@@ -129,10 +129,6 @@ def load_grammar(name: str) -> Grammar:
     return Grammar.from_data(name, load_data(f"grammars/{name}.yaml"))
 
 
-def grammar_names() -> list[str]:
-    return sorted(p.stem for p in (spec_root() / "grammars").glob("*.yaml"))
-
-
 @dataclass
 class JudgedEvent:
     """One event as the judge saw it: its type, parsed data and arrival time."""

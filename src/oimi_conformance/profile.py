@@ -49,11 +49,15 @@ def profile_names() -> list[str]:
     return sorted(p.stem for p in (spec_root() / "profiles").glob("*.toml"))
 
 
+def _spec_toml(folder: str, name_or_path: str) -> Path:
+    """A TOML file named in ``specs/<folder>`` (``oimi``) or given by path (``my.toml``)."""
+    path = Path(name_or_path)
+    return spec_root() / folder / f"{name_or_path}.toml" if not path.suffix else path
+
+
 def load_profile(name_or_path: str) -> Profile:
     """A profile by name (``oimi``) or by path to a TOML file."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = spec_root() / "profiles" / f"{name_or_path}.toml"
+    path = _spec_toml("profiles", name_or_path)
     if not path.is_file():
         raise UsageError(f"unknown profile {name_or_path!r}; known: {', '.join(profile_names())} (or a .toml path)")
     data = _read_toml(path)
@@ -125,9 +129,7 @@ def _show(globs: str | tuple[str, ...]) -> str:
 def load_expectations(name_or_path: str | None) -> Expectations:
     if not name_or_path:
         return Expectations()
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = spec_root() / "expectations" / f"{name_or_path}.toml"
+    path = _spec_toml("expectations", name_or_path)
     if not path.is_file():
         raise UsageError(f"no expectations file {name_or_path!r}")
     data = _read_toml(path)

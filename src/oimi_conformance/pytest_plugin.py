@@ -21,7 +21,7 @@ import pytest
 from . import allure_support as _allure
 from .errors import ContractViolation, HarnessError, TransportFault, UsageError
 from .kinds import Verdict, judge
-from .results import CheckResult, failure_lines, summary_table
+from .results import CheckResult, summary_table
 
 
 class Conforms(Protocol):
@@ -230,4 +230,4 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         run.close()
 
 
-__all__ = ["UsageError", "assert_check", "assert_conforms", "failure_lines"]
+__all__ = ["UsageError", "assert_check", "assert_conforms"]

@@ -89,14 +89,3 @@ def summary_table(record: RunRecord) -> str:
     lines.append("-" * len(head))
     lines.append(f"{'total':<12}" + "".join(f"{total[o]:>9}" for o in OUTCOMES))
     return "\n".join(lines)
-
-
-def failure_lines(record: RunRecord, limit: int = 60) -> list[str]:
-    bad = [r for r in record.results if r.outcome in ("failed", "error")]
-    lines = []
-    for r in bad[:limit]:
-        where = f"{r.case_id}" + (f" model={r.model}" if r.model else "") + f" auth={r.auth}"
-        lines.append(f"{r.outcome.upper():6} [{r.severity}] {r.check_id}  {where}\n         {r.message}")
-    if len(bad) > limit:
-        lines.append(f"... and {len(bad) - limit} more in results.json")
-    return lines

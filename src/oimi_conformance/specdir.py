@@ -31,8 +31,3 @@ def load_data(relative: str) -> Any:
     if path.suffix == ".json":
         return json.loads(text)
     return yaml.safe_load(text)
-
-
-def spec_ref(relative: str, fragment: str = "") -> str:
-    """A human-readable reference to a place in the specs, used in every violation."""
-    return f"specs/{relative}" + (f"#{fragment}" if fragment else "")

@@ -87,14 +87,6 @@ def main_kind(*kinds: str) -> Callable[[Case], bool]:
     return lambda case: case.steps[0].expect.kind in kinds
 
 
-def any_kind(*kinds: str) -> Callable[[Case], bool]:
-    return lambda case: any(step.expect.kind in kinds for step in case.steps)
-
-
-def expects_error(case: Case) -> bool:
-    return not case.steps[0].expect.success
-
-
 def expects_success(case: Case) -> bool:
     return case.steps[0].expect.success
 
