@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .grammar import StreamJudge, load_grammar
-from .json_array import JSONArrayReader
-from .kinds import Verdict, get_kind, judge_json
-from .sse import SSEReader
+from .kinds import Verdict, get_kind, judge_items, judge_json, reader_for
 from .stream_limits import read_all
 from .violations import Violation
 
@@ -21,7 +18,7 @@ def stream_items(exchange: Exchange, framing: str) -> tuple[list[Any], Any]:
     """The exchange's events with arrival times, re-read from its bytes when it was replayed."""
     if exchange.events:
         return exchange.events, exchange.stop
-    transcript = read_all(exchange.body, SSEReader() if framing == "sse" else JSONArrayReader())
+    transcript = read_all(exchange.body, reader_for(framing))
     return transcript.items, exchange.stop or transcript.stop
 
 
@@ -47,13 +44,7 @@ def judge_exchange(exchange: Exchange, step: Step) -> Verdict:
         found.append(Violation("compat.json-array-as-sse", "streamGenerateContent without alt=sse answered "
                                "text/event-stream instead of Google's JSON-array framing"))
     items, stop = stream_items(exchange, framing)
-    assert kind.grammar is not None
-    judge = StreamJudge(load_grammar(kind.grammar), exchange.request_json if isinstance(
-        exchange.request_json, dict) else None)
-    for item in items:
-        if framing == "sse":
-            judge.feed_raw(item.data, index=item.index, arrival=item.arrival, sse_event=item.event)
-        else:
-            judge.feed_value(item.value, index=item.index, arrival=item.arrival)
-    judge.finish(stop.reason if stop else None, stop.detail if stop else "")
-    return Verdict(kind.name, found + judge.violations, len(judge.events))
+    request = exchange.request_json if isinstance(exchange.request_json, dict) else None
+    verdict = judge_items(kind, items, stop, request)
+    verdict.violations[:0] = found
+    return verdict

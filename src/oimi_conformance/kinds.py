@@ -79,21 +79,28 @@ def judge_json(kind: Kind, body: bytes | str | Any, *, parsed: bool = False) -> 
     return Verdict(kind.name, default_store().get(kind.schema).violations(value), 1)
 
 
-def judge_stream(kind: Kind, body: bytes, request: dict[str, Any] | None = None) -> Verdict:
-    """Judge a captured stream body: framed by the kind's reader, then judged by its grammar."""
+def reader_for(framing: str) -> SSEReader | JSONArrayReader:
+    return SSEReader() if framing == "sse" else JSONArrayReader()
+
+
+def judge_items(kind: Kind, items: list[Any], stop: Any, request: dict[str, Any] | None = None) -> Verdict:
+    """Judge a stream's items (SSE events or JSON-array elements, as its framing gives them) and the
+    reason reading stopped, if it did, against the kind's grammar."""
     assert kind.grammar is not None
     judge = StreamJudge(load_grammar(kind.grammar), request)
-    if kind.framing == "sse":
-        transcript = read_all(body, SSEReader())
-        for event in transcript.items:
-            judge.feed_raw(event.data, index=event.index, arrival=event.arrival, sse_event=event.event)
-    else:
-        transcript = read_all(body, JSONArrayReader())
-        for element in transcript.items:
-            judge.feed_value(element.value, index=element.index, arrival=element.arrival)
-    stop = transcript.stop
+    for item in items:
+        if kind.framing == "sse":
+            judge.feed_raw(item.data, index=item.index, arrival=item.arrival, sse_event=item.event)
+        else:
+            judge.feed_value(item.value, index=item.index, arrival=item.arrival)
     judge.finish(stop.reason if stop else None, stop.detail if stop else "")
     return Verdict(kind.name, judge.violations, len(judge.events))
+
+
+def judge_stream(kind: Kind, body: bytes, request: dict[str, Any] | None = None) -> Verdict:
+    """Judge a captured stream body: framed by the kind's reader, then judged by its grammar."""
+    transcript = read_all(body, reader_for(kind.framing))
+    return judge_items(kind, transcript.items, transcript.stop, request)
 
 
 def judge(kind_name: str, body: bytes | str, request: dict[str, Any] | None = None) -> Verdict:
