@@ -11,8 +11,9 @@ from oimi_conformance.sandbox.server import SandboxConfig, start_sandbox
 
 @pytest.fixture(scope="session")
 def sandbox():
-    """The faithful sandbox gateway, shared by the tests that only read from it."""
-    with start_sandbox(SandboxConfig()) as running:
+    """The reference sandbox gateway (the protocol references' ideal), shared by the tests that only read
+    from it; tests of new-api's behaviour start one in the default ``new-api`` mode themselves."""
+    with start_sandbox(SandboxConfig(mode="reference")) as running:
         yield running
 
 
@@ -22,6 +23,7 @@ def deviant_sandbox():
     started = []
 
     def start(*deviations: str, **kwargs):
+        kwargs.setdefault("mode", "reference")  # each deviation alone, over the ideal gateway
         running = start_sandbox(SandboxConfig(deviations=frozenset(deviations), **kwargs))
         started.append(running)
         return running

@@ -78,8 +78,8 @@ def switchable():
     """Two sandboxes whose deviations are switched per test: one paced like a model, one fast."""
     from oimi_conformance.sandbox.server import SandboxConfig, start_sandbox
 
-    with start_sandbox(SandboxConfig(stream_interval_s=0.02)) as paced, \
-            start_sandbox(SandboxConfig(stream_interval_s=0.001)) as fast:
+    with start_sandbox(SandboxConfig(stream_interval_s=0.02, mode="reference")) as paced, \
+            start_sandbox(SandboxConfig(stream_interval_s=0.001, mode="reference")) as fast:
         yield {"paced": paced, "fast": fast}
 
 

@@ -83,6 +83,9 @@ class Case:
     optional: bool = False  # a clean 4xx means "unsupported by this model" (a skip), not a failure
     needs_key: str | None = None  # an extra key this case needs (skipped when not given)
     probe: bool = False  # the one case whose answer gives its capability's cell in the matrix
+    # profiles the case belongs to (empty: every profile): a case about one kind of gateway (new-api's
+    # credential precedence) is not run against another kind
+    profiles: frozenset[str] = frozenset()
     spec: str = ""
     source: str = ""
 
@@ -148,6 +151,7 @@ def load_cases() -> tuple[Case, ...]:
                     tags=frozenset(entry.get("tags", [])), per_model=entry.get("per_model", True),
                     optional=entry.get("optional", False), needs_key=entry.get("needs_key"),
                     probe=bool(entry.get("probe", False)), spec=entry.get("spec", ""),
+                    profiles=frozenset(entry.get("profiles", [])),
                     source=f"specs/cases/{path.name}",
                 )
             except (KeyError, TypeError) as exc:

@@ -107,11 +107,13 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
             print(f"{dev.name:40} {dev.family:12} {dev.description}")
         return EXIT_OK
     try:
-        config = SandboxConfig(deviations=frozenset(args.deviation or []), latency_s=args.latency_ms / 1000,
+        config = SandboxConfig(deviations=frozenset(args.deviation or []), mode=args.mode,
+                               latency_s=args.latency_ms / 1000,
                                extra_models=args.extra_models)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    print(f"sandbox gateway on http://127.0.0.1:{args.port} (key sk-sandbox-valid); Ctrl-C stops it", flush=True)
+    print(f"sandbox gateway ({args.mode}) on http://127.0.0.1:{args.port} (key sk-sandbox-valid); Ctrl-C stops it",
+          flush=True)
     serve_forever(config, port=args.port)
     return EXIT_OK
 
@@ -165,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sandbox", help="serve the sandbox gateway on loopback")
     s.add_argument("--port", type=int, default=8787)
+    s.add_argument("--mode", choices=["new-api", "reference"], default="new-api",
+                   help="new-api (default): behave as a healthy new-api does; reference: the protocol references' "
+                        "ideal gateway (e.g. as the providers' upstream behind a real gateway)")
     s.add_argument("--deviation", action="append", help="switch on a named deviation (repeatable)")
     s.add_argument("--latency-ms", type=float, default=0.0, help="injected latency per request")
     s.add_argument("--extra-models", type=int, default=0,

@@ -198,6 +198,7 @@ class Engine:
             if isinstance(item, dict) and isinstance(item.get("id"), str):
                 claims = item.get("supported_endpoint_types")
                 found.setdefault(item["id"], frozenset(claims) if isinstance(claims, list) else None)
+        found = fold_compact_aliases(found)
         if self.config.models:
             return [ModelInfo(m, found.get(m)) for m in self.config.models]
         if exchange.status in (401, 403):
@@ -251,7 +252,8 @@ class Engine:
             check.func(ctx)
         except ContractViolation as exc:
             result.violations = [v.as_dict() for v in exc.violations]
-            expected = self.config.expectations.find(check.id, case.id, run.model)
+            expected = self.config.expectations.find(check.id, case.id, run.model,
+                                                     [str(v) for v in exc.violations])
             if expected is not None:
                 result.expected_reason = expected.reason
                 return _set(result, "xfailed", self.redactor.text(str(exc)))
@@ -279,7 +281,9 @@ class Engine:
         planned = planner(self.models) if planner else plan_runs(self.models, self.config.keys,
                                                                  case_patterns=self.config.cases)
         # a case no selected check judges is not worth a request
-        self.runs = [r for r in planned if any(c.applies(r.case) for c in self.checks)]
+        profile = self.config.profile.name
+        self.runs = [r for r in planned if any(c.applies(r.case) for c in self.checks)
+                     and (not r.case.profiles or profile in r.case.profiles)]
         self.facts = {"models": {m.id: sorted(m.claims) if m.claims is not None else None for m in self.models}}
         return [(check, run) for run in self.runs for check in self.checks if check.applies(run.case)]
 
@@ -312,8 +316,8 @@ class Engine:
                 written.append(path)
         meta = {"target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
                 "profile": self.config.profile.name, "models": self.config.models,
-                "expectations": Path(self.config.expectations.source).stem if self.config.expectations.source
-                else None,
+                "expectations": ",".join(Path(p).stem for p in self.config.expectations.source.split(","))
+                if self.config.expectations.source else None,
                 "key_roles": sorted(self.config.keys), "harness_version": __version__}
         root.mkdir(parents=True, exist_ok=True)
         (root / "_run.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
@@ -340,6 +344,23 @@ class Engine:
         pairs = self.prepare()
         self.exchange()
         return self.record([self.judge_one(check, run, self.facts) for check, run in pairs])
+
+
+# new-api routes POST /v1/responses/compact for model X to a model named X-openai-compact
+# (middleware/distributor.go: getModelRequest), which operators add to a channel and which is then listed.
+COMPACT_SUFFIX = "-openai-compact"
+
+
+def fold_compact_aliases(found: dict[str, frozenset[str] | None]) -> dict[str, frozenset[str] | None]:
+    """The listed models with each ``X-openai-compact`` folded into ``X``: probing the alias itself would
+    send ``X-openai-compact-openai-compact`` to compact, and it serves nothing else. ``X`` keeps its own claims
+    (an alias whose base is not listed becomes that base, claiming compact)."""
+    out = {m: c for m, c in found.items() if not m.endswith(COMPACT_SUFFIX)}
+    for alias, claims in found.items():
+        base = alias[: -len(COMPACT_SUFFIX)] if alias.endswith(COMPACT_SUFFIX) else None
+        if base and base not in out:
+            out[base] = claims
+    return out
 
 
 def _set(result: CheckResult, outcome: str, message: str) -> CheckResult:

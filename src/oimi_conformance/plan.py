@@ -193,12 +193,17 @@ def _apply(style: dict[str, Any], key: str) -> tuple[dict[str, str], dict[str, s
     return headers, query
 
 
-def join_url(base_url: str, path: str) -> str:
-    """Join a base URL and an API path; a base that already ends in /v1 (SDK style) is accepted."""
+def api_root(base_url: str) -> str:
+    """The gateway's root: a base URL as users give it, with a trailing ``/v1`` or ``/v1beta`` (SDK style,
+    with or without a slash) removed, so ``https://host``, ``https://host/v1`` and ``https://host/v1/`` reach
+    the same paths for every family (OpenAI's /v1/..., Gemini's /v1beta/...)."""
     base = base_url.rstrip("/")
-    base_path = urlsplit(base).path
-    for prefix in ("/v1beta", "/v1"):
-        if base_path.endswith(prefix) and path.startswith(prefix + "/"):
-            base = base[: -len(prefix)]
-            break
-    return base + path
+    for suffix in ("/v1beta", "/v1"):
+        if urlsplit(base).path.endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+def join_url(base_url: str, path: str) -> str:
+    """Join a base URL (see ``api_root``) and an API path that starts at the root (``/v1/...``)."""
+    return api_root(base_url) + path

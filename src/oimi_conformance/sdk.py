@@ -59,11 +59,9 @@ class SdkTarget:
 
     @property
     def root(self) -> str:
-        base = self.base_url.rstrip("/")
-        for suffix in ("/v1beta", "/v1"):
-            if base.endswith(suffix):
-                return base[: -len(suffix)]
-        return base
+        from .plan import api_root
+
+        return api_root(self.base_url)
 
 
 def sdk_version(sdk: str) -> str | None:

@@ -35,6 +35,7 @@ class Options:
     target: str | None = None
     report_dir: str = "reports/latest"
     sandbox_deviations: list[str] = field(default_factory=list)
+    sandbox_mode: str = "new-api"  # the embedded sandbox plays a healthy new-api (sandbox/modes.py)
     record_mode: str | None = None  # None: live without cassettes
     cassette_dir: str | None = None  # default cassettes/<target>
     dry_run: bool = False  # print the plan; send nothing (but GET /v1/models when --models is not given)
@@ -61,6 +62,9 @@ RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--restricted-key", {"help": "a key not allowed the models under test"}),
     ("--report-dir", {"default": "reports/latest", "help": "where results.json goes (default: reports/latest)"}),
     ("--target-name", {"help": "the target's name in reports"}),
+    ("--sandbox-mode", {"choices": ["new-api", "reference"], "default": "new-api",
+                        "help": "with the embedded sandbox: new-api (default: a healthy Oimi, as new-api really "
+                                "behaves) or reference (the protocol references' ideal gateway)"}),
     ("--sandbox-deviation", {"action": "append", "default": [],
                              "help": "with the embedded sandbox: switch on a named deviation (repeatable)"}),
     ("--record-mode", {"choices": ["once", "new_episodes", "all", "none"],
@@ -88,6 +92,7 @@ def options_from(get: Any) -> Options:
                     if get(role.replace("-", "_") + "_key")},
         target=get("target_name"), report_dir=get("report_dir"),
         sandbox_deviations=list(get("sandbox_deviation") or []),
+        sandbox_mode=_optional(get, "sandbox_mode") or "new-api",
         record_mode=get("record_mode"), cassette_dir=get("cassette_dir"), dry_run=bool(_optional(get, "dry_run")),
         sdk=bool(_optional(get, "sdk")), strict_expectations=bool(_optional(get, "strict_expectations")),
     )
@@ -137,15 +142,19 @@ class Target:
                 raise UsageError("no API key: pass --api-key or set OIMI_API_KEY")
             keys["main"] = key
             target = opts.target or "target"
-            expectations = opts.expectations
+            # the profile's own: under oimi, new-api's known and cited deviations
+            expectations = opts.expectations or ",".join(load_profile(profile or "oimi").expectations)
         else:
             from .sandbox.server import SandboxConfig, start_sandbox
 
-            self.sandbox = start_sandbox(SandboxConfig(deviations=frozenset(opts.sandbox_deviations)))
+            self.sandbox = start_sandbox(SandboxConfig(deviations=frozenset(opts.sandbox_deviations),
+                                                       mode=opts.sandbox_mode))
             base_url = self.sandbox.base_url
             keys.update(SANDBOX_KEYS)
             target = opts.target or "sandbox"
-            expectations = opts.expectations or "sandbox"  # its known deviations hold whatever is switched on
+            # its known deviations hold whatever is switched on; in new-api mode, the profile's (new-api's) too
+            own = load_profile(profile or "oimi").expectations if opts.sandbox_mode == "new-api" else ()
+            expectations = opts.expectations or ",".join((*own, "sandbox"))
         keys.update({k: v for k, v in opts.extra_keys.items() if v})
         cassette_dir = Path(opts.cassette_dir) if opts.cassette_dir else Path("cassettes") / target
         return RunConfig(base_url=base_url, keys=keys, profile=load_profile(profile or "oimi"),

@@ -17,7 +17,7 @@ STREAM_INTERVAL_S = 0.01
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[RunningSandbox]:
-    running = start_sandbox(SandboxConfig(stream_interval_s=STREAM_INTERVAL_S))
+    running = start_sandbox(SandboxConfig(stream_interval_s=STREAM_INTERVAL_S, mode="reference"))
     assert running.base_url.startswith("http://127.0.0.1:")
     yield running
     running.stop()

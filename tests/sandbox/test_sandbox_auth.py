@@ -95,9 +95,11 @@ def test_noquota_key(anon):
     assert anon.get("/v1/models", headers=headers).status_code == 200  # listing is not a relay call
 
 
-def test_noquota_on_messages_uses_the_openai_envelope(anon):
+def test_noquota_on_messages_uses_the_anthropic_shape(anon):
+    # new-api checks quota inside the relay (pre-consume billing), so /v1/messages answers Anthropic's shape
     r = anon.post("/v1/messages", headers={"x-api-key": "sk-sandbox-noquota"}, json=MESSAGES_BODY)
-    assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_user_quota"
+    assert r.status_code == 403 and r.json()["type"] == "error"
+    assert r.json()["error"]["type"] == "permission_error"
 
 
 def test_ratelimited_key(anon):

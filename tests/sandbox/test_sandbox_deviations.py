@@ -164,6 +164,15 @@ PROBES: dict[str, Probe] = {
     "errors.accepts-invalid-input": Probe(
         "POST", "/v1/chat/completions", {"model": "sandbox-omni", "temperature": 9}, shows=lambda a: a.status == 200
     ),
+    "errors.validation-500": Probe(
+        "POST", "/v1/chat/completions", {"model": "sandbox-omni"}, shows=lambda a: a.status == 500
+    ),
+    "errors.wrong-method-404": Probe(
+        "GET", "/v1/chat/completions", shows=lambda a: a.status == 404 and "Invalid URL" in a.text
+    ),
+    "errors.no-request-id": Probe(
+        "POST", "/v1/chat/completions", chat_body(model="nope"), shows=lambda a: "request id" not in a.text
+    ),
     "errors.unknown-model-500": Probe(
         "POST", "/v1/chat/completions", chat_body(model="nope"), shows=lambda a: a.status == 500
     ),
@@ -173,6 +182,17 @@ PROBES: dict[str, Probe] = {
     ),
     "models.bad-shape": Probe("GET", "/v1/models", shows=lambda a: "object" not in a.json()),
     "models.unknown-200": Probe("GET", "/v1/models/nope", shows=lambda a: a.status == 200 and "error" in a.json()),
+    "models.retrieve-builtin-only": Probe(
+        "GET", "/v1/models/sandbox-omni", shows=lambda a: a.status == 404 and "error" in a.json()
+    ),
+    "models.gemini-get-unrouted": Probe(
+        "GET", "/v1beta/models/sandbox-omni", shows=lambda a: a.status == 404 and "Invalid URL" in a.text
+    ),
+    "models.gemini-list-nulls": Probe(
+        "GET", "/v1beta/models",
+        shows=lambda a: a.json()["models"][0]["name"] == "sandbox-omni" and a.json()["nextPageToken"] is None
+        and a.json()["models"][0]["supportedGenerationMethods"] is None,
+    ),
     "models.claims-everything": Probe(
         "GET",
         "/v1/models",
@@ -226,6 +246,10 @@ PROBES: dict[str, Probe] = {
         shows=lambda a: not _is_json(_chat(a)["message"]["content"]),
     ),
     # chat streams
+    "chat.stream.error-after-start": Probe(
+        "POST", "/v1/chat/completions", STREAM_CHAT,
+        shows=lambda a: a.status == 200 and a.text.rstrip().endswith('"code":"bad_response_body"}}'),
+    ),
     "chat.stream.no-done": Probe("POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: "[DONE]" not in a.sse()),
     "chat.stream.double-done": Probe(
         "POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: a.sse().count("[DONE]") == 2
@@ -331,6 +355,10 @@ PROBES: dict[str, Probe] = {
         "/v1/responses/compact",
         {"model": "sandbox-omni", "input": "x", "stream": True},
         shows=lambda a: a.content_type.startswith("text/event-stream"),
+    ),
+    "responses.compact-suffix": Probe(
+        "POST", "/v1/responses/compact", {"model": "sandbox-omni", "input": "hi"},
+        shows=lambda a: a.status in (404, 503) and "sandbox-omni-openai-compact" in a.text,
     ),
     "responses.compaction-rejected": Probe(
         "POST",
@@ -487,6 +515,10 @@ PROBES: dict[str, Probe] = {
     "robustness.slow-headers": Probe("GET", "/v1/models", shows=lambda a: a.kind == "ReadTimeout"),
     "robustness.invalid-utf8": Probe("POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: not _is_utf8(a.raw)),
     "robustness.huge-body": Probe("POST", "/v1/chat/completions", chat_body(), shows=lambda a: a.oversized),
+    "robustness.html-fallback": Probe(
+        "POST", "/chat/completions", chat_body(),
+        shows=lambda a: a.status == 200 and a.content_type.startswith("text/html"),
+    ),
     "robustness.html-200": Probe(
         "GET", "/v1/models", shows=lambda a: a.status == 200 and a.content_type.startswith("text/html")
     ),

@@ -56,7 +56,7 @@ def test_stop_returns_quickly_with_stalled_streams_open():
 
 
 def test_extra_models_latency_and_model_override():
-    config = SandboxConfig(extra_models=3, latency_s=0.05)
+    config = SandboxConfig(extra_models=3, latency_s=0.05, mode="reference")
     with start_sandbox(config) as sandbox, httpx.Client(base_url=sandbox.base_url, headers=bearer()) as client:
         started = time.monotonic()
         ids = [m["id"] for m in client.get("/v1/models").json()["data"]]
@@ -64,13 +64,13 @@ def test_extra_models_latency_and_model_override():
         assert ids[-3:] == ["sandbox-omni-01", "sandbox-omni-02", "sandbox-omni-03"]
         assert client.post("/v1/chat/completions", json=chat_body(model="sandbox-omni-02")).status_code == 200
     only = (ModelSpec("tiny", "me", frozenset({"chat"}), ("openai",)),)
-    with start_sandbox(SandboxConfig(models=only)) as sandbox:
+    with start_sandbox(SandboxConfig(models=only, mode="reference")) as sandbox:
         body = httpx.get(f"{sandbox.base_url}/v1/models", headers=bearer()).json()
         assert [m["id"] for m in body["data"]] == ["tiny"]
 
 
 def test_config_deviations_are_active_from_the_start():
-    with start_sandbox(SandboxConfig(deviations=frozenset({"errors.unknown-model-503"}))) as sandbox:
+    with start_sandbox(SandboxConfig(deviations=frozenset({"errors.unknown-model-503"}), mode="reference")) as sandbox:
         r = httpx.post(f"{sandbox.base_url}/v1/chat/completions", headers=bearer(), json=chat_body(model="nope"))
         assert r.status_code == 503
         assert sandbox.deviations == {"errors.unknown-model-503"}
@@ -131,3 +131,17 @@ def test_generate_rules():
     assert (gen.text, gen.finish) == ("a", "length")
     assert "".join(engine.pieces("  lead  and trail ")) == "  lead  and trail "
     assert engine.reply_text("x", "please Reply with exactly: done") == "done"
+
+
+def test_new_api_is_the_default_mode_and_keeps_its_behaviours_under_switched_deviations():
+    from oimi_conformance.sandbox.modes import MODES
+
+    with start_sandbox(SandboxConfig()) as sandbox:
+        assert sandbox.state.mode == "new-api"
+        assert sandbox.deviations == MODES["new-api"]
+        sandbox.set_deviations(["chat.stream.no-done"])
+        assert sandbox.deviations == MODES["new-api"] | {"chat.stream.no-done"}
+        ids = [m["id"] for m in httpx.get(f"{sandbox.base_url}/v1/models", headers=bearer()).json()["data"]]
+        assert "sandbox-omni-openai-compact" in ids  # the operator's compact alias, listed like any model
+    with pytest.raises(ValueError, match="unknown sandbox mode"):
+        SandboxConfig(mode="nosuch")

@@ -7,7 +7,7 @@ import importlib
 from .registry import REGISTRY, Check, CheckContext, CheckSkipped, check, select
 
 AREAS = ("http", "auth", "errors", "models", "chat", "responses", "messages", "gemini", "embeddings", "rerank",
-         "images", "delivery", "sdk")
+         "images", "delivery", "gateway", "sdk")
 
 __all__ = ["AREAS", "REGISTRY", "Check", "CheckContext", "CheckSkipped", "check", "load_all", "select"]
 

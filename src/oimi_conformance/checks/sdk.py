@@ -201,11 +201,13 @@ def openai_error_bad_key(ctx: SdkContext) -> None:
 
 
 @_sdk("sdk.openai.error-unknown-model", "openai: an unknown model raises NotFoundError or BadRequestError",
-      "https://github.com/openai/openai-python#handling-errors")
+      "https://github.com/openai/openai-python#handling-errors", severity="warning")
 def openai_error_unknown_model(ctx: SdkContext) -> None:
     """A chat completion for a model that does not exist raises ``openai.NotFoundError`` (404) or
     ``openai.BadRequestError`` (400), as the profile's ``unknown_model`` statuses allow. A 5xx raises
-    ``InternalServerError``, which the SDK retries by default: a client waits for nothing."""
+    ``InternalServerError``, which the SDK retries by default: a client waits for nothing. The same
+    finding as ``errors.unknown-model-not-retryable``, seen through the SDK, so the same severity: a 503
+    is legal (the request is refused) but harmful (it is retried)."""
     import openai
 
     allowed = {400: openai.BadRequestError, 404: openai.NotFoundError}

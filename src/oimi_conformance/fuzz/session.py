@@ -168,8 +168,9 @@ class FuzzSession:
         import httpx
 
         self._spend()
-        url = config.base_url.rstrip("/")
-        url = url[:-3] if url.endswith("/v1") else url
+        from ..plan import api_root
+
+        url = api_root(config.base_url)
         try:
             response = httpx.get(f"{url}/v1/models", headers={"Authorization": f"Bearer {config.keys['main']}"},
                                  timeout=self.options.timeout)

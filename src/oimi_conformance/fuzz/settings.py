@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
+from ..plan import api_root
 from .checks import NEGATIVE_CHECKS, POSITIVE_CHECKS
 from .operations import NEGATIVE_EXTRA_PINS, OUTPUT_PINS, PATH_MODEL, POSITIVE_QUERY_PINS
 
@@ -98,7 +99,7 @@ def schemathesis_config(target: Target, options: FuzzOptions, operation_ids: lis
         checks[name] = {"enabled": True}
     config: dict[str, Any] = {
         "seed": options.seed,
-        "base-url": target.base_url,
+        "base-url": api_root(target.base_url),  # the spec's paths start at /v1 and /v1beta
         "request-timeout": options.timeout,
         "max-stream-events": MAX_STREAM_EVENTS,
         "suppress-health-check": ["all"],

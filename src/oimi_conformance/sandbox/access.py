@@ -62,7 +62,9 @@ def select_model(ctx: RequestContext, model_id: Any, endpoint: str | None = None
             404, f"No available channel for model {model_id}", kind="unknown_model", code="model_not_found"
         )
     if key is not None and key.state == "noquota":
-        raise SandboxError(403, "User quota is insufficient", kind="quota", code="insufficient_user_quota")
+        # raised inside new-api's relay (service pre-consume billing), so Anthropic-shaped on /v1/messages
+        raise SandboxError(403, "User quota is insufficient", kind="quota", code="insufficient_user_quota",
+                           stage="relay")
     ctx.model = model
     if endpoint is not None:
         capability, path = ENDPOINT_CAPABILITY[endpoint]

@@ -84,7 +84,8 @@ async def _file(ctx: RequestContext, request: Request, body: dict[str, Any], par
 async def _not_implemented(
     ctx: RequestContext, request: Request, body: dict[str, Any], params: dict[str, str]
 ) -> Response:
-    raise SandboxError(501, "API not implemented", kind="not_implemented", code="api_not_implemented")
+    raise SandboxError(501, "API not implemented", kind="not_implemented", code="api_not_implemented",
+                       request_id_suffix=False)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -108,7 +109,14 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-def _match(method: str, path: str) -> tuple[Route, Handler, dict[str, str]]:
+DASHBOARD_PAGE = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>New API</title></head>"
+                  "<body><div id=\"root\"></div><script type=\"module\" src=\"/assets/index.js\"></script>"
+                  "</body></html>")
+# new-api's router/web-router.go: NoRoute answers JSON 404 only under these prefixes; the rest is the dashboard
+API_PREFIXES = ("/v1", "/api", "/assets")
+
+
+def _match(ctx: RequestContext, method: str, path: str) -> tuple[Route, Handler, dict[str, str]]:
     allowed: list[str] = []
     for route in ROUTES:
         params = route.match(path)
@@ -118,7 +126,7 @@ def _match(method: str, path: str) -> tuple[Route, Handler, dict[str, str]]:
         if handler is not None:
             return route, handler, params
         allowed += list(route.methods)
-    if allowed:
+    if allowed and not ctx.has("errors.wrong-method-404"):
         raise SandboxError(
             405,
             f"Method {method} is not allowed on {path}",
@@ -127,7 +135,8 @@ def _match(method: str, path: str) -> tuple[Route, Handler, dict[str, str]]:
             error_type="invalid_request_error",
             headers={"Allow": ", ".join(sorted(set(allowed)))},
         )
-    raise SandboxError(404, f"Invalid URL ({method} {path})", kind="route", error_type="invalid_request_error")
+    raise SandboxError(404, f"Invalid URL ({method} {path})", kind="route", error_type="invalid_request_error",
+                       request_id_suffix=False)
 
 
 async def _read_json(request: Request) -> dict[str, Any]:
@@ -199,7 +208,14 @@ async def dispatch(request: Request) -> Response:
         early = await _robustness(ctx, request)
         if early is not None:
             return early
-        route, handler, params = _match(request.method, path)
+        if ctx.has("robustness.html-fallback") and not path.startswith(API_PREFIXES):
+            # new-api's RequestId middleware is global: the dashboard page carries the header too
+            return HTMLResponse(DASHBOARD_PAGE, status_code=200,
+                                headers={"Cache-Control": "no-cache", REQUEST_ID_HEADER: ctx.request_id})
+        route, handler, params = _match(ctx, request.method, path)
+        if route.endpoint == "models.retrieve" and path.startswith("/v1beta/") and ctx.has("models.gemini-get-unrouted"):
+            raise SandboxError(404, f"Invalid URL ({request.method} {path})", kind="route",
+                               error_type="invalid_request_error", request_id_suffix=False)
         ctx.endpoint, ctx.route_shape = route.endpoint, route.shape
         if route.auth:
             ctx.key = authenticate(ctx, request.headers, request.query_params)
@@ -215,7 +231,11 @@ async def dispatch(request: Request) -> Response:
     except Exception:  # a sandbox bug: still answer the gateway's JSON envelope, and say so in the log
         logger.exception("sandbox: unhandled error on %s %s", request.method, path)
         return render_error(SandboxError(500, "internal sandbox error", kind="internal", code="internal_error"), ctx)
-    response.headers.setdefault(REQUEST_ID_HEADER, ctx.request_id)
+    if ctx.has("errors.no-request-id"):
+        if REQUEST_ID_HEADER in response.headers:
+            del response.headers[REQUEST_ID_HEADER]
+    else:
+        response.headers.setdefault(REQUEST_ID_HEADER, ctx.request_id)
     return response
 
 
@@ -267,6 +287,7 @@ def build_app(config: SandboxConfig) -> Starlette:
     app.router.default = _dispatch_asgi
     app.state.sandbox = SandboxState(
         deviations=config.deviations,
+        mode=config.mode,
         models=config.models,
         extra_models=config.extra_models,
         latency_s=config.latency_s,

@@ -135,6 +135,18 @@ ENDPOINT_CAPABILITY: dict[str, tuple[str, str]] = {
 }
 
 
+COMPACT_SUFFIX = "-openai-compact"
+
+
+def compact_aliases(catalog: Iterable[ModelSpec]) -> tuple[ModelSpec, ...]:
+    """new-api serves /v1/responses/compact for <model> from a model named <model>-openai-compact, which
+    the operator adds to a channel (and which is then listed like any other): one per compact-capable model."""
+    return tuple(
+        replace(m, id=f"{m.id}{COMPACT_SUFFIX}", display_name="", capabilities=frozenset({"responses.compact"}),
+                claims=("openai-response-compact",), broken=frozenset())
+        for m in catalog if m.supports("responses.compact") and not m.id.endswith(COMPACT_SUFFIX))
+
+
 def build_catalog(models: Iterable[ModelSpec] | None = None, extra_models: int = 0) -> tuple[ModelSpec, ...]:
     """The catalogue a sandbox serves: the defaults (or an override) plus ``extra_models`` omni clones.
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import deviations as _deviations
-from .catalog import ModelSpec, build_catalog
+from .catalog import ModelSpec, build_catalog, compact_aliases
 from .keys import KeySpec
+from .modes import deviations_of
 
 
 class SandboxState:
@@ -22,13 +23,19 @@ class SandboxState:
         self,
         *,
         deviations: Iterable[str] = (),
+        mode: str = "reference",
         models: Iterable[ModelSpec] | None = None,
         extra_models: int = 0,
         latency_s: float = 0.0,
         stream_interval_s: float = 0.005,
     ) -> None:
-        self.catalog: dict[str, ModelSpec] = {m.id: m for m in build_catalog(models, extra_models)}
-        self.deviations: frozenset[str] = _deviations.validate(deviations)
+        catalog = build_catalog(models, extra_models)
+        if "responses.compact-suffix" in deviations_of(mode):
+            catalog += compact_aliases(catalog)
+        self.catalog: dict[str, ModelSpec] = {m.id: m for m in catalog}
+        self.mode = mode
+        # what the mode does, plus what was switched on: every behaviour is a named deviation
+        self.deviations: frozenset[str] = deviations_of(mode) | _deviations.validate(deviations)
         self.latency_s = latency_s
         self.stream_interval_s = stream_interval_s
         self.response_ids: set[str] = set()
@@ -40,7 +47,8 @@ class SandboxState:
         return f"sandbox-req-{next(self._counter):06d}"
 
     def set_deviations(self, names: Iterable[str]) -> None:
-        self.deviations = _deviations.validate(names)
+        """Switch the deviations over the mode's own (which stay on)."""
+        self.deviations = deviations_of(self.mode) | _deviations.validate(names)
 
     async def hold(self, seconds: float, gone: Callable[[], Awaitable[bool]] | None = None) -> None:
         """Wait ``seconds`` (a deliberate stall), but stop early when the sandbox is stopping or ``gone()``

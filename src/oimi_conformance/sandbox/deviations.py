@@ -57,12 +57,23 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("errors.no-retry-after", "429 answers carry no Retry-After header"),
     _d("errors.accepts-invalid-input", "missing required fields and wrong types are answered 200, not 400"),
     _d("errors.unknown-model-500", "an unknown model answers 500 (an unhandled 'no channel' error)"),
+    _d("errors.validation-500", "body-validation errors raised inside the relay (missing or mistyped fields; "
+       "malformed JSON on Gemini routes, whose body only the relay parses) answer 500 (new-api's real behaviour)"),
+    _d("errors.wrong-method-404", "a wrong method on a known route answers 404 Invalid URL, not 405 "
+       "(new-api's real behaviour)"),
+    _d("errors.no-request-id", "answers carry no request id: no X-Oneapi-Request-Id header, no (request id: ...)"),
     # models
     _d("models.duplicate-ids", "GET /v1/models lists a model id twice"),
     _d("models.bad-shape", "GET /v1/models has no object: 'list'"),
     _d("models.unknown-200", "GET /v1/models/{unknown} answers 200 with an error body (new-api's real behaviour)"),
     _d("models.claims-everything", "every model lists every endpoint type in supported_endpoint_types"),
     _d("models.retrieve-wrong-model", "GET /v1/models/{model} answers another model of the catalogue"),
+    _d("models.retrieve-builtin-only", "GET /v1/models/{model} knows only built-in models: an operator's model "
+       "gets the unknown-model answer (new-api's real behaviour)"),
+    _d("models.gemini-get-unrouted", "GET /v1beta/models/{model} is not routed: 404 Invalid URL "
+       "(new-api's real behaviour; google-genai's models.get fails)"),
+    _d("models.gemini-list-nulls", "GET /v1beta/models lists bare ids as names and null in every optional field "
+       "(new-api's real behaviour)"),
     # chat (non-streaming)
     _d("chat.usage-missing", "chat completions carry no usage object"),
     _d("chat.usage-arithmetic", "usage.total_tokens != prompt_tokens + completion_tokens"),
@@ -82,6 +93,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("chat.stream.role-every-chunk", "delta.role is repeated in every chunk"),
     _d("chat.stream.bad-chunk-field", "chunks carry created as a string (\"1735689600\"), not an integer"),
     _d("chat.stream.finish-differs", "the streamed finish_reason is 'length' where the plain answer says 'stop'"),
+    _d("chat.stream.error-after-start", "after two content chunks the 200 stream carries an error event "
+       "(data: {\"error\": ...}) and ends"),
     _d("chat.stream.tool-args-invalid", "streamed tool arguments are '{}': later argument fragments are dropped"),
     # responses
     _d("responses.seq-not-increasing", "stream sequence_number values are not strictly increasing"),
@@ -97,6 +110,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("responses.changing-id", "response.completed names another response id than response.created"),
     _d("responses.compact-streams", "/v1/responses/compact with stream: true answers an event stream"),
     _d("responses.compaction-rejected", "a compaction item fed back to /v1/responses is refused with 400"),
+    _d("responses.compact-suffix", "/v1/responses/compact serves <model>-openai-compact, not <model>: a model "
+       "without that mapping answers 503 model_not_found (new-api's real behaviour)"),
     # messages
     _d("messages.missing-stops", "the stream has no content_block_stop and no message_stop"),
     _d("messages.noncontiguous-index", "content block indices start at 1 instead of 0"),
@@ -143,6 +158,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("robustness.huge-body", "POST endpoints answer a 50 MB JSON body, streamed"),
     _d("robustness.html-200", "every endpoint answers an HTML page with status 200"),
     _d("robustness.reset", "the connection is reset before any response"),
+    _d("robustness.html-fallback", "a path outside /v1, /v1beta and /api answers the web dashboard: HTTP 200 "
+       "text/html (new-api's real behaviour; what an SDK configured without /v1 gets)"),
 )
 
 DEVIATION_NAMES: tuple[str, ...] = tuple(d.name for d in DEVIATIONS)

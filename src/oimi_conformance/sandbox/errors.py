@@ -46,6 +46,7 @@ class SandboxError(Exception):
         stage: str = "pre",
         error_type: str = "new_api_error",
         headers: dict[str, str] | None = None,
+        request_id_suffix: bool = True,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -56,16 +57,27 @@ class SandboxError(Exception):
         self.stage = stage
         self.error_type = error_type
         self.headers = dict(headers or {})
+        # new-api's 404 Invalid URL, 501 and RetrieveModel errors carry no "(request id: ...)" suffix
+        self.request_id_suffix = request_id_suffix
+        self.upstream = False  # set by invalid(): a provider's validation error, passed through
 
 
-def invalid(message: str, param: str = "") -> SandboxError:
-    """A request-validation error (relay stage: Anthropic-shaped on /v1/messages)."""
-    return SandboxError(400, message, kind="invalid", code="invalid_request", param=param, stage="relay")
+def invalid(message: str, param: str = "", *, upstream: bool = False) -> SandboxError:
+    """A request-validation error (relay stage: Anthropic-shaped on /v1/messages); ``upstream``: the
+    provider's rule, not the gateway's (its 400 passes through new-api unchanged)."""
+    err = SandboxError(400, message, kind="invalid", code="invalid_request", param=param, stage="relay")
+    err.upstream = upstream
+    return err
 
 
 def _status(err: SandboxError, ctx: RequestContext) -> int:
     status = err.status
     if err.kind in ("malformed", "missing_model", "invalid") and ctx.has("errors.server-error-on-bad-input"):
+        status = 500
+    # new-api: a relay-stage validation error keeps NewAPIError's default status, 500; a Gemini body is
+    # parsed only inside the relay (the model comes from the path), so malformed JSON there is one too
+    if ctx.has("errors.validation-500") and (
+            (err.kind == "invalid" and not err.upstream) or (err.kind == "malformed" and ctx.endpoint == "gemini")):
         status = 500
     if err.kind == "unknown_model":
         if ctx.endpoint == "models.retrieve" and ctx.has("models.unknown-200"):
@@ -93,8 +105,9 @@ def envelope(err: SandboxError, ctx: RequestContext, message: str) -> dict[str, 
 
 def render_error(err: SandboxError, ctx: RequestContext) -> Response:
     status = _status(err, ctx)
-    message = f"{err.message} (request id: {ctx.request_id})"
-    headers = {REQUEST_ID_HEADER: ctx.request_id, **err.headers}
+    no_id = ctx.has("errors.no-request-id")
+    message = err.message if no_id or not err.request_id_suffix else f"{err.message} (request id: {ctx.request_id})"
+    headers = {**({} if no_id else {REQUEST_ID_HEADER: ctx.request_id}), **err.headers}
     if ctx.has("errors.no-retry-after"):
         headers.pop("Retry-After", None)
     if ctx.has("errors.html-body"):

@@ -19,7 +19,7 @@ from typing import Any
 from .catalog import ENDPOINT_TYPES
 from .context import RequestContext
 from .errors import invalid
-from .wire import Frame
+from .wire import Frame, dumps
 
 Hook = Callable[[RequestContext, Any], Any]
 _HOOKS: list[tuple[str, str, frozenset[str], Hook]] = []
@@ -136,6 +136,16 @@ def _no_done(ctx: RequestContext, frames: list[Frame]) -> list[Frame]:
 @hook("chat.stream.double-done", "events", "chat")
 def _double_done(ctx: RequestContext, frames: list[Frame]) -> list[Frame]:
     return [*frames, Frame("[DONE]")]
+
+
+@hook("chat.stream.error-after-start", "events", "chat")
+def _error_after_start(ctx: RequestContext, frames: list[Frame]) -> list[Frame]:
+    # new-api's controller/relay.go writes a relay error with c.JSON even when the 200 stream has begun:
+    # the JSON body lands after the events already sent, outside SSE framing, with no [DONE]
+    content = [f for f in frames if isinstance(f.data, dict) and f.data.get("choices")][:2]
+    error = {"error": {"message": f"upstream stream broke off (request id: {ctx.request_id})",
+                       "type": "new_api_error", "param": "", "code": "bad_response_body"}}
+    return [*content, Frame(raw=dumps(error))]
 
 
 @hook("chat.stream.changing-id", "events", "chat")

@@ -47,6 +47,14 @@ def anthropic_model(m: ModelSpec) -> dict[str, Any]:
     return {"id": m.id, "type": "model", "display_name": m.display_name, "created_at": MODEL_CREATED_ISO}
 
 
+def gemini_model_new_api(m: ModelSpec) -> dict[str, Any]:
+    """new-api's dto.GeminiModel: interface{} fields without omitempty, so every optional one is null, and
+    the bare id as name (controller/model.go: ListModels, ChannelTypeGemini)."""
+    nulls = ("baseModelId", "version", "description", "inputTokenLimit", "outputTokenLimit",
+             "supportedGenerationMethods", "thinking", "temperature", "maxTemperature", "topP", "topK")
+    return {"name": m.id, "displayName": m.id, **dict.fromkeys(nulls)}
+
+
 def gemini_model(m: ModelSpec) -> dict[str, Any]:
     methods = [
         name
@@ -72,6 +80,12 @@ def list_models(ctx: RequestContext, headers: Mapping[str, str], query: Mapping[
         data = [anthropic_model(m) for m in models]
         body = {"data": data, "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
         body["has_more"] = False
+    elif style == "gemini" and ctx.path == "/v1/models" and ctx.has("models.unknown-200"):
+        # new-api's router sends x-goog-api-key / ?key= on GET /v1/models to RetrieveModel with an empty id
+        ctx.endpoint = "models.retrieve"
+        return retrieve_model(ctx, "", headers, query)
+    elif style == "gemini" and ctx.has("models.gemini-list-nulls"):
+        body = {"models": [gemini_model_new_api(m) for m in models], "nextPageToken": None}
     elif style == "gemini":
         body = {"models": [gemini_model(m) for m in models]}
     else:
@@ -83,8 +97,11 @@ def retrieve_model(
     ctx: RequestContext, model_id: str, headers: Mapping[str, str], query: Mapping[str, str]
 ) -> Response:
     model = next((m for m in _visible(ctx) if m.id == model_id.removeprefix("models/")), None)
+    if ctx.has("models.retrieve-builtin-only"):
+        model = None  # the catalogue is the operator's: none of it is in new-api's built-in adaptor lists
     if model is None:
-        raise SandboxError(404, f"The model '{model_id}' does not exist", kind="unknown_model", code="model_not_found")
+        raise SandboxError(404, f"The model '{model_id}' does not exist", kind="unknown_model", code="model_not_found",
+                           param="model", error_type="invalid_request_error", request_id_suffix=False)
     style = _style(headers, query, ctx.path)
     make = {"anthropic": anthropic_model, "gemini": gemini_model}.get(style, openai_model)
     return JSONResponse(faults.apply("body", ctx, make(model)), headers={REQUEST_ID_HEADER: ctx.request_id})

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from . import engine, faults
 from .access import require, select_model
+from .catalog import COMPACT_SUFFIX
 from .context import RequestContext
 from .errors import REQUEST_ID_HEADER
 from .prompt import Prompt, ToolDef, choose_tool, from_responses, parts_text
@@ -265,12 +266,17 @@ def _events(response: dict[str, Any], item: dict[str, Any], done: dict[str, Any]
 
 async def compact(ctx: RequestContext, body: dict[str, Any]) -> Response:
     f = Fields(ctx, body)
-    select_model(ctx, f.raw("model"), "responses.compact")
+    model_id = f.raw("model")
+    if ctx.has("responses.compact-suffix") and isinstance(model_id, str) and model_id:
+        # new-api's distributor routes compact to <model>-openai-compact (middleware/distributor.go)
+        model_id = f"{model_id}{COMPACT_SUFFIX}"
+    select_model(ctx, model_id, "responses.compact")
     # responses.compact-streams: the gateway passes stream through and answers an event stream
     wants_stream = f.boolean("stream")
     streamed = wants_stream and ctx.has("responses.compact-streams")
     if wants_stream and not streamed:
-        f.fail("stream is not supported on /v1/responses/compact", "stream")
+        # the provider's rule: new-api checks only the model on compact and passes the rest upstream
+        f.fail("stream is not supported on /v1/responses/compact", "stream", upstream=True)
     items = _check_input(ctx, f)
     instructions = f.string("instructions")
     prompt = from_responses(items, instructions, _compaction_text)

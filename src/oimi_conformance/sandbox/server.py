@@ -19,6 +19,7 @@ from . import deviations as _deviations
 from .app import build_app
 from .catalog import ModelSpec
 from .context import SandboxState
+from .modes import DEFAULT_MODE, deviations_of
 
 LOOPBACK = "127.0.0.1"
 
@@ -27,7 +28,10 @@ LOOPBACK = "127.0.0.1"
 class SandboxConfig:
     """How a sandbox behaves.
 
-    deviations:        names from ``deviations.DEVIATION_NAMES`` (unknown names raise ValueError)
+    mode:              ``new-api`` (default: a healthy new-api, as Oimi runs it) or ``reference`` (the
+                       protocol references' ideal gateway); see ``modes.py``
+    deviations:        names from ``deviations.DEVIATION_NAMES`` (unknown names raise ValueError),
+                       switched on over the mode's own
     latency_s:         delay added before answering each request
     stream_interval_s: pause between two stream events
     models:            replaces the default catalogue (``catalog.DEFAULT_MODELS``)
@@ -35,6 +39,7 @@ class SandboxConfig:
     """
 
     deviations: frozenset[str] = field(default_factory=frozenset)
+    mode: str = DEFAULT_MODE
     latency_s: float = 0.0
     stream_interval_s: float = 0.02  # like a fast model; wide enough to measure delivery on a busy client
     models: tuple[ModelSpec, ...] | None = None
@@ -42,6 +47,7 @@ class SandboxConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "deviations", _deviations.validate(self.deviations))
+        deviations_of(self.mode)  # ValueError for an unknown mode
         if self.models is not None:
             object.__setattr__(self, "models", tuple(self.models))
         if self.latency_s < 0 or self.stream_interval_s < 0 or self.extra_models < 0:
@@ -106,7 +112,7 @@ class RunningSandbox:
         self.stop()
 
     def __repr__(self) -> str:
-        return f"<RunningSandbox {self.base_url} deviations={sorted(self.deviations)}>"
+        return f"<RunningSandbox {self.base_url} mode={self.state.mode} deviations={sorted(self.deviations)}>"
 
 
 def _bind(host: str, port: int) -> socket.socket:

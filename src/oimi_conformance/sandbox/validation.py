@@ -23,9 +23,11 @@ class Fields:
         self.lenient = ctx.has("errors.accepts-invalid-input")
         self.ctx = ctx
 
-    def fail(self, message: str, param: str = "") -> None:
+    def fail(self, message: str, param: str = "", *, upstream: bool = False) -> None:
+        """``upstream``: a rule only the provider enforces (a value out of range), whose 400 new-api passes
+        through; the rest (missing fields, wrong types) new-api's own relay checks, with its own status."""
         if not self.lenient:
-            raise invalid(message, param)
+            raise invalid(message, param, upstream=upstream)
 
     def _name(self, key: Key) -> str:
         name = key if isinstance(key, str) else key[0]
@@ -58,7 +60,7 @@ class Fields:
             self.fail(f"{name} must be an integer", name)
             return None
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            self.fail(f"{name} must be between {minimum} and {maximum}, got {value}", name)
+            self.fail(f"{name} must be between {minimum} and {maximum}, got {value}", name, upstream=True)
             return None
         return value
 
@@ -71,7 +73,7 @@ class Fields:
             self.fail(f"{name} must be a number", name)
             return None
         if not minimum <= value <= maximum:
-            self.fail(f"{name} must be between {minimum} and {maximum}, got {value}", name)
+            self.fail(f"{name} must be between {minimum} and {maximum}, got {value}", name, upstream=True)
             return None
         return float(value)
 

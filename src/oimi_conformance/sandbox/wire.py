@@ -29,6 +29,7 @@ class Frame:
     data: Any = None
     event: str | None = None
     comment: str | None = None
+    raw: str | None = None  # written as is, outside SSE framing (an error body appended to a stream)
 
 
 def dumps(obj: Any) -> str:
@@ -38,7 +39,9 @@ def dumps(obj: Any) -> str:
 def encode_sse(frames: Sequence[Frame], newline: str = "\n") -> list[bytes]:
     chunks = []
     for frame in frames:
-        if frame.comment is not None:
+        if frame.raw is not None:
+            text = frame.raw
+        elif frame.comment is not None:
             text = f": {frame.comment}{newline}{newline}"
         else:
             payload = frame.data if isinstance(frame.data, str) else dumps(frame.data)
