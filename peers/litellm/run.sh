@@ -82,7 +82,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$OIMI" sandbox --port "$SANDBOX_PORT" >"$WORK/sandbox.log" 2>&1 &
+"$OIMI" sandbox --mode reference --port "$SANDBOX_PORT" >"$WORK/sandbox.log" 2>&1 &
 pids+=($!)
 
 trace=()

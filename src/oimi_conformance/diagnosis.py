@@ -32,6 +32,11 @@ def format_failure(result: CheckResult, exchange: dict[str, Any] | None) -> str:
             ctype = exchange.get("response_headers", {}).get("content-type", "none")
             lines.append(f"  response: HTTP {exchange['status']}  content-type: {ctype}  "
                          f"{exchange['body_bytes']} bytes")
+            # what the gateway's support asks for; its absence is itself reported (http.request-id)
+            lines.append(f"  request id: {exchange.get('request_id') or 'none sent'}")
+            if str(ctype).startswith("text/html") and 200 <= (exchange.get("status") or 0) < 300:
+                lines.append("  hint:     an HTML page with a 2xx status: this is the gateway's web page, not its "
+                             "API; check the base URL (openai SDK: https://host/v1)")
             body = exchange.get("body", "")
             lines.extend("            " + line for line in body[:BODY_PREVIEW].splitlines()[:20])
         lines.append("  reproduce (put your key back where it says REDACTED):")

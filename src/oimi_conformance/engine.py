@@ -373,6 +373,10 @@ def _unsupported(case: Case, run: CaseRun, main: Exchange, profile: Profile) -> 
     """A clean, documented 4xx to a request a model may legitimately not support."""
     if not case.steps[0].expect.success or not (run.optional or run.claimed):
         return None
+    from .checks.models import no_channel
+
+    if no_channel(main):  # new-api: listed, yet no channel serves it here; a claim says whether that is a fault
+        return f"unsupported by model {run.model}: HTTP 503 ({_error_message(main.json)})"
     if main.status is None or not 400 <= main.status < 500 or main.status in (401, 429):
         return None
     from .checks.common import envelope_problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -10,6 +11,10 @@ from typing import Any
 from .stream_limits import StreamStop
 
 PREVIEW_BYTES = 4096  # what a report shows of a body; the cassette keeps it whole
+# The id support asks for: new-api's X-Oneapi-Request-Id (middleware/request-id.go), OpenAI's x-request-id,
+# Anthropic's request-id; else the "(request id: ...)" suffix new-api puts on its error messages.
+REQUEST_ID_HEADERS = ("x-oneapi-request-id", "x-request-id", "request-id")
+_REQUEST_ID_SUFFIX = re.compile(r"\(request id: ([^)\s]+)\)")
 
 
 @dataclass
@@ -66,6 +71,15 @@ class Exchange:
         except (ValueError, UnicodeDecodeError):
             return None
 
+    @property
+    def request_id(self) -> str | None:
+        for name in REQUEST_ID_HEADERS:
+            value = self.response_headers.get(name)
+            if value:
+                return value
+        found = _REQUEST_ID_SUFFIX.search(self.body[:65536].decode("utf-8", "replace"))
+        return found.group(1) if found else None
+
     def body_text(self, limit: int = PREVIEW_BYTES) -> str:
         text = self.body[:limit].decode("utf-8", "replace")
         return text + (f"\n... ({len(self.body) - limit} more bytes)" if len(self.body) > limit else "")
@@ -74,7 +88,7 @@ class Exchange:
         return {
             "id": self.id, "method": self.method, "url": self.url, "request_headers": self.request_headers,
             "request_body": (self.request_body or b"").decode("utf-8", "replace"),
-            "status": self.status, "response_headers": self.response_headers,
+            "status": self.status, "response_headers": self.response_headers, "request_id": self.request_id,
             "body": self.body_text(preview), "body_bytes": len(self.body), "events": len(self.events),
             "stop": self.stop.as_dict() if self.stop else None, "fault": self.fault,
             "first_byte_at": self.first_byte_at, "elapsed": round(self.elapsed, 4), "attempts": self.attempts,

@@ -126,6 +126,12 @@ PROBES: dict[str, Probe] = {
     # auth
     "auth.accept-any-key": Probe("GET", "/v1/models", headers=bearer(BAD_KEY), shows=lambda a: a.status == 200),
     "auth.missing-key-accepted": Probe("GET", "/v1/models", headers={}, shows=lambda a: a.status == 200),
+    "auth.bearer-wins": Probe(
+        "POST", "/v1/messages", {"model": "sandbox-omni", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]},
+        headers={"x-api-key": "sk-sandbox-valid", "anthropic-version": "2023-06-01",
+                 "Authorization": f"Bearer {BAD_KEY}"},
+        shows=lambda a: a.status == 401,
+    ),
     "auth.bad-key-403": Probe("GET", "/v1/models", headers=bearer(BAD_KEY), shows=lambda a: a.status == 403),
     "auth.echo-key": Probe("GET", "/v1/models", headers=bearer(BAD_KEY), shows=lambda a: BAD_KEY in a.text),
     "auth.goog-key-ignored": Probe(
@@ -160,6 +166,10 @@ PROBES: dict[str, Probe] = {
         chat_body(),
         headers=bearer("sk-sandbox-ratelimited"),
         shows=lambda a: a.status == 429 and a.retry_after is None,
+    ),
+    "errors.retry-after-malformed": Probe(
+        "POST", "/v1/chat/completions", chat_body(), headers=bearer("sk-sandbox-ratelimited"),
+        shows=lambda a: a.status == 429 and a.retry_after == "soon",
     ),
     "errors.accepts-invalid-input": Probe(
         "POST", "/v1/chat/completions", {"model": "sandbox-omni", "temperature": 9}, shows=lambda a: a.status == 200
@@ -246,6 +256,10 @@ PROBES: dict[str, Probe] = {
         shows=lambda a: not _is_json(_chat(a)["message"]["content"]),
     ),
     # chat streams
+    "chat.stream.usage-unasked": Probe(
+        "POST", "/v1/chat/completions", chat_body("a b c", stream=True),
+        shows=lambda a: any(c.get("choices") == [] for c in _chunks(a)),
+    ),
     "chat.stream.error-after-start": Probe(
         "POST", "/v1/chat/completions", STREAM_CHAT,
         shows=lambda a: a.status == 200 and a.text.rstrip().endswith('"code":"bad_response_body"}}'),

@@ -5,27 +5,13 @@ Each names new-api's behaviour it was modelled on (docs/new-api-behaviour.md).""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-from ..exchange import Exchange
+from ..exchange import REQUEST_ID_HEADERS
 from ..judging import stream_items
 from .registry import CheckContext, check
 
-REQUEST_ID_HEADERS = ("x-oneapi-request-id", "x-request-id", "request-id")
-_SUFFIX = re.compile(r"\(request id: ([^)\s]+)\)")
 MAX_QUOTE = 200  # characters of an error message quoted in a failure
-
-
-def request_id(exchange: Exchange) -> str | None:
-    """The id support asks for: new-api's X-Oneapi-Request-Id (OpenAI's x-request-id, Anthropic's
-    request-id), else the ``(request id: ...)`` suffix new-api puts on error messages."""
-    for name in REQUEST_ID_HEADERS:
-        value = exchange.response_headers.get(name)
-        if value:
-            return value
-    found = _SUFFIX.search(exchange.body[:65536].decode("utf-8", "replace"))
-    return found.group(1) if found else None
 
 
 def _every_case(case: Any) -> bool:
@@ -38,9 +24,9 @@ def _every_case(case: Any) -> bool:
 def has_request_id(ctx: CheckContext) -> None:
     """A failure reported without a request id cannot be traced in the gateway's logs."""
     for name, exchange in ctx.exchanges.items():
-        if exchange.status is None or exchange.replayed and not exchange.response_headers:
+        if exchange.status is None or (exchange.replayed and not exchange.response_headers):
             continue
-        if request_id(exchange) is None:
+        if exchange.request_id is None:
             ctx.fail(f"step {name}: HTTP {exchange.status} without a request id (no {', '.join(REQUEST_ID_HEADERS)} "
                      "header, no '(request id: ...)' in the body)")
 
@@ -120,3 +106,36 @@ def no_error_after_start(ctx: CheckContext) -> None:
     if appended is not None:
         ctx.fail(f"HTTP 200, then after {len(items)} events an error body was appended to the stream "
                  f"outside SSE framing: {appended}")
+
+
+def _chat_stream(case: Any) -> bool:
+    return case.steps[0].stream and case.steps[0].expect.kind == "openai.chat.completion.stream"
+
+
+@check("chat.stream.usage-only-when-asked", "A chat stream sends its usage chunk only when stream_options asks",
+       severity="warning",
+       spec="https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options "
+            "(include_usage: an additional chunk, choices empty, only if set)",
+       applies=_chat_stream)
+def usage_only_when_asked(ctx: CheckContext) -> None:
+    """A client that did not ask for usage may read ``choices[0]`` of every chunk; a chunk whose
+    ``choices`` is empty breaks it. Legal where asked; harmful where not."""
+    body = ctx.exchange.request_json
+    options = body.get("stream_options") if isinstance(body, dict) else None
+    if isinstance(options, dict) and options.get("include_usage"):
+        ctx.skip("the request asked for usage (stream_options.include_usage)")
+    exchange = ctx.require_success()
+    items, _ = stream_items(exchange, "sse")
+    if not items:
+        ctx.skip("the stream carried no event to judge")
+    for position, item in enumerate(items):
+        data = getattr(item, "data", "")
+        if not isinstance(data, str) or not data.startswith("{"):
+            continue
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            continue
+        if isinstance(chunk, dict) and chunk.get("choices") == [] and chunk.get("usage"):
+            ctx.fail(f"event {position} is a usage chunk with choices [] although the request did not ask for "
+                     "usage (stream_options.include_usage)")

@@ -24,6 +24,7 @@ def authenticate(ctx: RequestContext, headers: Any, query: Any) -> KeySpec:
         honour_goog_header=not ctx.has("auth.goog-key-ignored"),
         honour_query_key=honour_query,
         x_api_key_everywhere=ctx.has("auth.x-api-key-everywhere"),
+        bearer_first=ctx.has("auth.bearer-wins"),
     )
     spec = lookup(key)
     if spec is not None:

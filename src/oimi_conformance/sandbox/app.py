@@ -213,7 +213,8 @@ async def dispatch(request: Request) -> Response:
             return HTMLResponse(DASHBOARD_PAGE, status_code=200,
                                 headers={"Cache-Control": "no-cache", REQUEST_ID_HEADER: ctx.request_id})
         route, handler, params = _match(ctx, request.method, path)
-        if route.endpoint == "models.retrieve" and path.startswith("/v1beta/") and ctx.has("models.gemini-get-unrouted"):
+        unrouted = path.startswith("/v1beta/") and ctx.has("models.gemini-get-unrouted")
+        if route.endpoint == "models.retrieve" and unrouted:
             raise SandboxError(404, f"Invalid URL ({request.method} {path})", kind="route",
                                error_type="invalid_request_error", request_id_suffix=False)
         ctx.endpoint, ctx.route_shape = route.endpoint, route.shape

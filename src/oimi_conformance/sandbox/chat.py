@@ -82,7 +82,9 @@ def _read(ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
     tools = _tools(f)
     request = {
         "stream": stream,
-        "include_usage": bool((options or {}).get("include_usage")),
+        # new-api (relay/compatible_handler.go TextHelper): usage unless stream_options says include_usage false
+        "include_usage": bool((options or {}).get("include_usage"))
+        or (ctx.has("chat.stream.usage-unasked") and (options or {}).get("include_usage") is not False),
         "max_tokens": limit,
         "n": f.integer("n", minimum=1, maximum=8) or 1,
         "stops": f.stops("stop"),

@@ -47,6 +47,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("auth.bad-key-403", "an unknown key answers 403 instead of 401"),
     _d("auth.echo-key", "the 401 error message repeats the presented key"),
     _d("auth.goog-key-ignored", "the x-goog-api-key header is not honoured (401 where it should work)"),
+    _d("auth.bearer-wins", "Authorization overrides every other credential sent with it (new-api: x-goog-api-key "
+       "> ?key= > x-api-key > Authorization)"),
     _d("auth.x-api-key-everywhere", "x-api-key is honoured on every route, /v1/chat/completions included"),
     # errors
     _d("errors.html-body", "errors are sent as a text/html page instead of a JSON envelope"),
@@ -55,6 +57,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("errors.bare-envelope", "error bodies are {message, type, code} without the 'error' wrapper"),
     _d("errors.unknown-model-503", "an unknown model answers 503 (new-api's real behaviour) instead of 404"),
     _d("errors.no-retry-after", "429 answers carry no Retry-After header"),
+    _d("errors.retry-after-malformed", "429 answers carry Retry-After: soon (neither seconds nor an HTTP date)"),
     _d("errors.accepts-invalid-input", "missing required fields and wrong types are answered 200, not 400"),
     _d("errors.unknown-model-500", "an unknown model answers 500 (an unhandled 'no channel' error)"),
     _d("errors.validation-500", "body-validation errors raised inside the relay (missing or mistyped fields; "
@@ -93,6 +96,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("chat.stream.role-every-chunk", "delta.role is repeated in every chunk"),
     _d("chat.stream.bad-chunk-field", "chunks carry created as a string (\"1735689600\"), not an integer"),
     _d("chat.stream.finish-differs", "the streamed finish_reason is 'length' where the plain answer says 'stop'"),
+    _d("chat.stream.usage-unasked", "a chat stream ends with a usage chunk (choices: []) even when stream_options "
+       "did not ask for one (new-api's real behaviour)"),
     _d("chat.stream.error-after-start", "after two content chunks the 200 stream carries an error event "
        "(data: {\"error\": ...}) and ends"),
     _d("chat.stream.tool-args-invalid", "streamed tool arguments are '{}': later argument fragments are dropped"),

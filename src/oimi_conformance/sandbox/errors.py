@@ -110,6 +110,8 @@ def render_error(err: SandboxError, ctx: RequestContext) -> Response:
     headers = {**({} if no_id else {REQUEST_ID_HEADER: ctx.request_id}), **err.headers}
     if ctx.has("errors.no-retry-after"):
         headers.pop("Retry-After", None)
+    elif ctx.has("errors.retry-after-malformed") and "Retry-After" in headers:
+        headers["Retry-After"] = "soon"
     if ctx.has("errors.html-body"):
         page = (
             f"<!DOCTYPE html><html><head><title>{status} Error</title></head>"

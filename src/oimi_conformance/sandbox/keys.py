@@ -75,6 +75,7 @@ def presented_key(
     honour_goog_header: bool = True,
     honour_query_key: bool = True,
     x_api_key_everywhere: bool = False,
+    bearer_first: bool = False,
 ) -> str | None:
     """The key a request presents, by new-api's rules; None when it presents none.
 
@@ -90,4 +91,6 @@ def presented_key(
             key = query.get("key") or key
         if honour_goog_header:
             key = headers.get("x-goog-api-key") or key
+    if bearer_first:  # auth.bearer-wins: Authorization overrides every other credential
+        key = _strip_bearer(headers.get("authorization", "")) or key
     return key

@@ -27,6 +27,7 @@ MODES: dict[str, frozenset[str]] = {
         "models.gemini-get-unrouted",    # router/relay-router.go: no GET /v1beta/models/{model}
         "messages.max-tokens-optional",  # relay/channel/claude: a default max_tokens is filled in
         "gemini.sse-without-alt",        # relay/channel/gemini: always streams SSE
+        "chat.stream.usage-unasked",     # relay/compatible_handler.go: TextHelper, includeUsage defaults true
         "responses.compact-suffix",      # middleware/distributor.go: compact goes to <model>-openai-compact
         "robustness.html-fallback",      # router/web-router.go: unknown non-/v1 paths get the dashboard
     }),
