@@ -53,7 +53,7 @@ TOLERATED: dict[str, list[str]] = {
 
 @pytest.fixture(scope="module")
 def switchable():
-    with start_sandbox(SandboxConfig(stream_interval_s=0.001)) as sandbox:
+    with start_sandbox(SandboxConfig(stream_interval_s=0.001, mode="reference")) as sandbox:
         engine = Engine(RunConfig(base_url=sandbox.base_url, keys=dict(SANDBOX_KEYS), profile=load_profile("oimi"),
                                   checks=["sdk.*"], timeout=10))
         engine.prepare()  # discovery only: no case applies to an SDK check
