@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from .helpers import bearer
+from oimi_conformance import kinds
 
-kinds = pytest.importorskip("oimi_conformance.kinds")
+from .helpers import bearer
 
 H = bearer()
 CLAUDE = {"x-api-key": "sk-sandbox-valid", "anthropic-version": "2023-06-01"}
