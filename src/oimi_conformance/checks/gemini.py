@@ -65,13 +65,18 @@ def _candidates(chunk: dict[str, Any]) -> list[dict[str, Any]]:
 def role_model(ctx: CheckContext) -> None:
     """Gemini names the answering side "model", never OpenAI's "assistant": clients append the candidate's
     content to the conversation history, and Gemini refuses a history with a role other than user/model."""
+    roles = 0
     for n, chunk in enumerate(_chunks(ctx)):
         for position, candidate in enumerate(_candidates(chunk)):
             content = candidate.get("content")
-            if isinstance(content, dict) and "role" in content and content["role"] != "model":
-                where = f"chunk {n} " if ctx.step.stream else ""
-                ctx.fail(f"{where}candidate {candidate.get('index', position)}: content.role is "
-                         f"{content['role']!r}; expected 'model'")
+            if isinstance(content, dict) and "role" in content:
+                roles += 1
+                if content["role"] != "model":
+                    where = f"chunk {n} " if ctx.step.stream else ""
+                    ctx.fail(f"{where}candidate {candidate.get('index', position)}: content.role is "
+                             f"{content['role']!r}; expected 'model'")
+    if not roles:
+        ctx.skip("no candidate content carries a role to judge; see body.schema and gemini.finish-reason")
 
 
 @check("gemini.finish-reason", "Every candidate of a generateContent answer carries a finishReason",
