@@ -23,7 +23,7 @@ from .exchange import Exchange
 from .plan import CaseRun, ModelInfo, build_request, plan_runs
 from .profile import Expectations, Profile
 from .redact import Redactor
-from .results import CheckResult, RunRecord
+from .results import UNSUPPORTED, CheckResult, RunRecord
 from .stream_limits import StreamLimits
 from .transport import LiveTransport, Request, Transport
 
@@ -365,7 +365,7 @@ def _unsupported(case: Case, run: CaseRun, main: Exchange, profile: Profile, exc
     if envelope_problems(main, profile.envelopes_for(case.family)):
         return None  # an unclean 4xx is judged, not excused
     message = _error_message(main.json)
-    return f"unsupported by model {run.model}: HTTP {main.status}" + (f" ({message})" if message else "")
+    return f"{UNSUPPORTED}{run.model}: HTTP {main.status}" + (f" ({message})" if message else "")
 
 
 def _error_message(body: Any) -> str:
