@@ -9,6 +9,16 @@ import pytest
 from oimi_conformance.sandbox.server import SandboxConfig, start_sandbox
 
 
+@pytest.fixture
+def real_traffic():
+    """The recorded corpus of ../shared/real-traffic: a skip when absent on a developer's machine, a failure
+    under CI=true (tests/real_traffic.py holds the one path resolver)."""
+    from .real_traffic import TRAFFIC_DIR, require_traffic
+
+    require_traffic()
+    return TRAFFIC_DIR
+
+
 @pytest.fixture(scope="session")
 def sandbox():
     """The reference sandbox gateway (the protocol references' ideal), shared by the tests that only read

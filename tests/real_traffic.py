@@ -7,11 +7,15 @@ Cohere/Voyage embeddings) have no kind; ``kind_for`` says why in a string starti
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
-TRAFFIC_DIR = ROOT.parent / "shared" / "real-traffic"  # ../shared beside the checkout, as in CI
+# ../shared beside the checkout, as in CI; OIMI_REAL_TRAFFIC points elsewhere. The one resolver every test uses.
+TRAFFIC_DIR = Path(os.environ.get("OIMI_REAL_TRAFFIC") or ROOT.parent / "shared" / "real-traffic")
 
 SUCCESS_KINDS = {
     ("openai", "chat.completions", False): "openai.chat.completion",
@@ -34,8 +38,24 @@ SUCCESS_KINDS = {
 ERROR_KINDS = {"openai": "error.openai", "anthropic": "error.anthropic", "gemini": "error.google"}
 
 
-def exchanges() -> list[Path]:
-    return sorted(TRAFFIC_DIR.glob("*.json"))
+def exchanges(folder: Path | None = None) -> list[Path]:
+    return sorted((folder or TRAFFIC_DIR).glob("*.json"))
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_traffic(folder: Path | None = None) -> None:
+    """Skip a test that needs the recorded corpus when it is absent on a developer's machine; in CI its absence
+    is a broken setup, so the test fails instead of skipping silently."""
+    folder = folder or TRAFFIC_DIR
+    if exchanges(folder):
+        return
+    message = f"no recorded real traffic in {folder} (expected ../shared/real-traffic beside the checkout)"
+    if in_ci():
+        pytest.fail(f"{message}; CI=true, where it must be present")
+    pytest.skip(message)
 
 
 def load(path: Path) -> dict[str, Any]:

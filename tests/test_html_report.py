@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import struct
 import subprocess
+import zlib
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -183,12 +186,61 @@ def test_hostile_markup_does_not_run_in_a_browser(tmp_path):
     assert "Content Security Policy" not in proc.stderr
 
 
+# -- docs/report-screenshot.png: the picture of one pinned run, stamped with that run's counts ----------------
+
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "report-screenshot.png"
+SCREENSHOT_RUN = ["run", "-q", "--sandbox-deviation", "chat.usage-arithmetic", "--sandbox-deviation",
+                  "errors.html-body", "--sandbox-deviation", "chat.stream.no-done"]
+STAMP = "oimi-conformance-run"  # a PNG tEXt chunk: the arguments and outcome counts of the run pictured
+REGENERATE = "OIMI_REGENERATE_SCREENSHOT"
+
+
+def png_texts(data: bytes) -> dict[str, str]:
+    texts, at = {}, 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
+        if kind == b"tEXt":
+            key, _, value = body.partition(b"\0")
+            texts[key.decode("latin-1")] = value.decode("latin-1")
+        at += 12 + length
+    return texts
+
+
+def png_with_text(data: bytes, key: str, value: str) -> bytes:
+    body = key.encode("latin-1") + b"\0" + value.encode("latin-1")
+    chunk = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
+    end = data.rindex(b"IEND") - 4
+    return data[:end] + chunk + data[end:]
+
+
+@pytest.fixture(scope="module")
+def screenshot_run(tmp_path_factory) -> tuple[Path, str]:
+    folder = tmp_path_factory.mktemp("screenshot")
+    assert main([*SCREENSHOT_RUN, "--report-dir", str(folder)]) == 1
+    counts = json.loads((folder / "results.json").read_text())["meta"]["counts"]
+    return folder, json.dumps({"args": SCREENSHOT_RUN, "counts": counts}, sort_keys=True)
+
+
+def test_the_committed_screenshot_pictures_the_pinned_run(screenshot_run):
+    """The README's screenshot cannot drift silently: its stamp must be what the pinned run gives today."""
+    _, stamp = screenshot_run
+    committed = png_texts(SCREENSHOT.read_bytes()).get(STAMP)
+    assert committed == stamp, (f"docs/report-screenshot.png pictures another run than today's pinned one; "
+                                f"regenerate it: {REGENERATE}=1 pytest tests/test_html_report.py -k screenshot")
+
+
 @needs_chromium
-def test_screenshot_of_a_real_report(run_dir, tmp_path):
+def test_screenshot_of_a_real_report(screenshot_run, tmp_path):
+    folder, stamp = screenshot_run
     shot = tmp_path / "report.png"
-    _chromium(tmp_path, (run_dir / "report.html").as_uri(), "--window-size=1400,1000", f"--screenshot={shot}")
+    _chromium(tmp_path, (folder / "report.html").as_uri(), "--window-size=1280,1250", f"--screenshot={shot}")
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a rendered page, not a blank one
+    stamped = png_with_text(data, STAMP, stamp)
+    assert png_texts(stamped)[STAMP] == stamp
+    if os.environ.get(REGENERATE) == "1":  # only on request: a test run never rewrites the docs by itself
+        SCREENSHOT.write_bytes(stamped)
 
 
 def test_write_report_needs_no_exchanges_file(run_dir, tmp_path):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +11,8 @@ from hypothesis import strategies as st
 from oimi_conformance.json_array import ArrayElement, JSONArrayReader
 from oimi_conformance.stream_limits import StreamStop
 
-REAL_TRAFFIC = Path(os.environ.get("OIMI_REAL_TRAFFIC", "/work/shared/real-traffic"))
+from .real_traffic import exchanges
+
 MAX_EVERY_OFFSET_BYTES = 8000
 
 
@@ -43,10 +42,8 @@ def stop_of(body: bytes) -> StreamStop:
 
 
 def load_arrays() -> list[dict]:
-    if not REAL_TRAFFIC.is_dir():
-        return []
     out = []
-    for path in sorted(REAL_TRAFFIC.glob("*.json")):
+    for path in exchanges():
         record = json.loads(path.read_text(encoding="utf-8"))
         body = record.get("response_body")
         if record.get("stream") and isinstance(body, str) and body.lstrip().startswith("["):
@@ -55,7 +52,7 @@ def load_arrays() -> list[dict]:
 
 
 ARRAYS = load_arrays()
-needs_traffic = pytest.mark.skipif(not ARRAYS, reason=f"no recorded JSON-array streams in {REAL_TRAFFIC}")
+needs_traffic = pytest.mark.usefixtures("real_traffic")  # skipped off CI when absent, failed in CI
 
 
 def representative() -> list[dict]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +13,8 @@ from hypothesis import strategies as st
 from oimi_conformance.sse import SSEEvent, SSEReader
 from oimi_conformance.stream_limits import StreamStop
 
-REAL_TRAFFIC = Path(os.environ.get("OIMI_REAL_TRAFFIC", "/work/shared/real-traffic"))
+from .real_traffic import exchanges
+
 MAX_EVERY_OFFSET_BYTES = 8000  # keeps the every-offset runs to about a second in total
 
 
@@ -75,10 +74,8 @@ def reference(body: bytes) -> list[tuple]:
 
 
 def load_streams() -> list[dict]:
-    if not REAL_TRAFFIC.is_dir():
-        return []
     out = []
-    for path in sorted(REAL_TRAFFIC.glob("*.json")):
+    for path in exchanges():
         record = json.loads(path.read_text(encoding="utf-8"))
         body = record.get("response_body")
         if record.get("stream") and isinstance(body, str) and not body.lstrip().startswith("["):
@@ -88,7 +85,7 @@ def load_streams() -> list[dict]:
 
 
 STREAMS = load_streams()
-needs_traffic = pytest.mark.skipif(not STREAMS, reason=f"no recorded streams in {REAL_TRAFFIC}")
+needs_traffic = pytest.mark.usefixtures("real_traffic")  # skipped off CI when absent, failed in CI
 
 
 def representatives() -> list[dict]:

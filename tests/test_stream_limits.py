@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,9 +22,11 @@ from oimi_conformance.stream_limits import (
     read_stream,
 )
 
+from .real_traffic import TRAFFIC_DIR
+
 SSE_BODY = b"data: one\n\nevent: e\ndata: two\n\ndata: [DONE]\n\n"
 ARRAY_BODY = b'[{"a": 1}\r\n,\r\n{"b": "\xe2\x82\xac"}\r\n]'
-GEMINI_ARRAY = Path("/work/shared/real-traffic/gemini__streamGenerateContent__llm-gemini__test_prompt__0.json")
+GEMINI_ARRAY = TRAFFIC_DIR / "gemini__streamGenerateContent__llm-gemini__test_prompt__0.json"
 
 
 class Source:
@@ -171,8 +172,9 @@ def test_read_stream_async_generator_source() -> None:
     assert transcript.ok and [e.value for e in transcript.items] == [{"a": 1}, {"b": "\u20ac"}]
 
 
-@pytest.mark.skipif(not GEMINI_ARRAY.is_file(), reason="recorded Gemini array not available")
+@pytest.mark.usefixtures("real_traffic")
 def test_read_stream_real_gemini_array_in_small_chunks() -> None:
+    assert GEMINI_ARRAY.is_file(), f"the corpus lacks {GEMINI_ARRAY.name}"
     body = json.loads(GEMINI_ARRAY.read_text(encoding="utf-8"))["response_body"].encode()
     transcript, _ = run(Source([body[i:i + 50] for i in range(0, len(body), 50)]), JSONArrayReader())
     assert transcript.ok and [e.value for e in transcript.items] == json.loads(body)

@@ -1,10 +1,8 @@
 """Capability verdicts per model, derived from check results: which model supports what.
 
-A (model, capability) cell is:
-  supported    every judged check of its cases passed (or is a known deviation)
-  unsupported  the model answered a clean, documented 4xx: the cases were skipped as unsupported
-  broken       some check of its cases failed or errored (5xx, invalid body, wrong envelope, timeout...)
-  not probed   nothing was sent for it (budget, a key not given, a replay without the exchange, a flag)
+A (model, capability) cell is one of ``VERDICTS``, meaning what ``VERDICT_MEANINGS`` says (listed below,
+generated from it, as ``verdict_of`` decides it):
+{meanings}
 
 The capability matrix has one column per capability of ``CAPABILITIES``; its cell is the verdict of that
 capability's one *probe case* (``probe: true`` in ``specs/cases``), so each cell costs at most one request.
@@ -15,7 +13,16 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-VERDICTS = ("supported", "unsupported", "broken", "not probed")
+VERDICT_MEANINGS: dict[str, str] = {
+    "supported": "some check of its cases passed, and none failed, errored or failed as a known deviation",
+    "unsupported": "the model refused with a clean, documented 4xx (an optional case, or an endpoint it does not "
+                   "claim): its cases were skipped as unsupported, and no check passed",
+    "broken": "some check of its cases failed or errored (5xx, invalid body, wrong envelope, timeout...), or "
+              "failed as a known deviation (xfailed: an expected break is still a break)",
+    "not probed": "nothing was judged: not sent (budget, a key not given, a replay without the exchange, a flag)",
+}
+VERDICTS = tuple(VERDICT_MEANINGS)
+__doc__ = (__doc__ or "").replace("{meanings}", "\n".join(f"  {v:<12} {m}" for v, m in VERDICT_MEANINGS.items()))
 CLAIM_CHECKS = frozenset({"models.claimed-endpoint-works"})
 
 # The matrix's columns, in order. Each has exactly one probe case in specs/cases.

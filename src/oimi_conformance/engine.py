@@ -23,7 +23,7 @@ from .exchange import Exchange
 from .plan import CaseRun, ModelInfo, build_request, plan_runs
 from .profile import Expectations, Profile
 from .redact import Redactor
-from .results import CheckResult, RunRecord
+from .results import UNSUPPORTED, CheckResult, RunRecord
 from .stream_limits import StreamLimits
 from .transport import LiveTransport, Request, Transport
 
@@ -51,6 +51,9 @@ class RunConfig:
     cassette_dir: Path | None = None  # cassettes/<target>
     dry_run: bool = False  # plan only: send nothing but discovery's GET /v1/models (nothing at all given models)
     strict_expectations: bool = False  # a passing check that the expectations list as failing fails
+    # the capability matrix describes what works: there a claimed endpoint's clean refusal is `unsupported` (the
+    # claim's disagreement is listed apart); a run judges it, and it fails
+    excuse_claimed_refusals: bool = False
 
 
 class Engine:
@@ -219,7 +222,7 @@ class Engine:
         main = run.exchanges.get(run.case.steps[0].name)
         if main is None or main.fault or main.missing:
             return None
-        return _unsupported(run.case, run, main, self.config.profile)
+        return _unsupported(run.case, run, main, self.config.profile, self.config.excuse_claimed_refusals)
 
     # -- judge ------------------------------------------------------------------------------
 
@@ -242,7 +245,7 @@ class Engine:
             return _set(result, "error", f"no answer to judge: {faulted.fault} ({faulted.method} {faulted.url})")
         if check.needs_timing and main.replayed:
             return _set(result, "skipped", "judged from live arrival times; a replay has none")
-        unsupported = _unsupported(case, run, main, self.config.profile)
+        unsupported = _unsupported(case, run, main, self.config.profile, self.config.excuse_claimed_refusals)
         if unsupported and check.id != "models.claimed-endpoint-works":
             return _set(result, "skipped", unsupported)
         ctx = CheckContext(check=check, case=case, model=run.model, profile=self.config.profile,
@@ -369,9 +372,12 @@ def _set(result: CheckResult, outcome: str, message: str) -> CheckResult:
     return result
 
 
-def _unsupported(case: Case, run: CaseRun, main: Exchange, profile: Profile) -> str | None:
-    """A clean, documented 4xx to a request a model may legitimately not support."""
-    if not case.steps[0].expect.success or not (run.optional or run.claimed):
+def _unsupported(case: Case, run: CaseRun, main: Exchange, profile: Profile, excuse_claimed: bool = False
+                 ) -> str | None:
+    """A clean, documented 4xx to a request a model may legitimately not support: an optional case, or a
+    per-model case whose endpoint nothing claims for this model. A model that claims the endpoint has no such
+    excuse: its refusal is judged (and fails) under every profile."""
+    if not case.steps[0].expect.success or not (run.optional or (excuse_claimed and run.claimed)):
         return None
     from .checks.models import no_channel
 
@@ -384,7 +390,7 @@ def _unsupported(case: Case, run: CaseRun, main: Exchange, profile: Profile) -> 
     if envelope_problems(main, profile.envelopes_for(case.family)):
         return None  # an unclean 4xx is judged, not excused
     message = _error_message(main.json)
-    return f"unsupported by model {run.model}: HTTP {main.status}" + (f" ({message})" if message else "")
+    return f"{UNSUPPORTED}{run.model}: HTTP {main.status}" + (f" ({message})" if message else "")
 
 
 def _error_message(body: Any) -> str:

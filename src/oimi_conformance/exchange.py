@@ -38,7 +38,8 @@ class Exchange:
     stop: StreamStop | None = None
     fault: str | None = None
     started: float = 0.0  # seconds since the run started
-    first_byte_at: float | None = None  # seconds from sending to the first body byte
+    first_byte_at: float | None = None  # seconds from the response headers to the first body byte
+    headers_at: float | None = None  # seconds from sending to the response headers (live only)
     elapsed: float = 0.0
     chunk_arrivals: list[tuple[float, int]] = field(default_factory=list)
     attempts: int = 1

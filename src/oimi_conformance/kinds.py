@@ -36,6 +36,7 @@ class Verdict:
     kind: str
     violations: list[Violation] = field(default_factory=list)
     events: int = 0  # events judged (streams); 1 for a JSON body
+    stopped: str | None = None  # a stream cut before its end (the framing stop): its end was never judged
 
     @property
     def ok(self) -> bool:
@@ -94,7 +95,7 @@ def judge_items(kind: Kind, items: list[Any], stop: Any, request: dict[str, Any]
         else:
             judge.feed_value(item.value, index=item.index, arrival=item.arrival)
     judge.finish(stop.reason if stop else None, stop.detail if stop else "")
-    return Verdict(kind.name, judge.violations, len(judge.events))
+    return Verdict(kind.name, judge.violations, len(judge.events), stop.reason if stop else None)
 
 
 def judge_stream(kind: Kind, body: bytes, request: dict[str, Any] | None = None) -> Verdict:

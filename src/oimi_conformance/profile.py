@@ -39,6 +39,7 @@ class Profile:
     expectations: tuple[str, ...] = ()
     # Retry-After on a 429 is a MAY (RFC 6585 section 4): only a profile that demands it fails its absence
     require_retry_after: bool = False
+    first_event_s: float = 20.0  # delivery.first-event: seconds from sending to a stream's first event
 
     def envelopes_for(self, family: str) -> tuple[str, ...]:
         return self.envelopes.get(family, ("openai",))
@@ -78,11 +79,15 @@ def load_profile(name_or_path: str) -> Profile:
     style = data.get("auth", {}).get("undocumented_style", "reject")
     if style not in ("reject", "report"):
         raise UsageError(f"{path}: auth.undocumented_style must be 'reject' or 'report', got {style!r}")
+    first_event = data.get("delivery", {}).get("first_event_s", Profile.first_event_s)
+    if not isinstance(first_event, (int, float)) or isinstance(first_event, bool) or first_event <= 0:
+        raise UsageError(f"{path}: delivery.first_event_s must be a positive number of seconds, got {first_event!r}")
     return Profile(name=data.get("name", path.stem), description=data.get("description", ""),
                    undocumented_style=style, envelopes=envelopes, statuses=statuses,
                    check_claims=bool(data.get("models", {}).get("check_claims", True)), source=str(path),
                    expectations=tuple(str(e) for e in data.get("expectations", [])),
-                   require_retry_after=bool(errors.get("require_retry_after", False)))
+                   require_retry_after=bool(errors.get("require_retry_after", False)),
+                   first_event_s=float(first_event))
 
 
 @dataclass(frozen=True)

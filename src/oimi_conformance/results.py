@@ -75,13 +75,44 @@ class RunRecord:
         return matrix
 
 
+UNSUPPORTED = "unsupported by model "  # the engine's skip message for a clean 4xx nothing claims
+SHOWN_REFUSALS = 5
+
+
+def unsupported_lines(record: RunRecord) -> list[str]:
+    """How many case runs were skipped as unsupported, and why: a gateway that refuses everything with a tidy
+    4xx must not pass unnoticed behind a column of skips. Empty when none was."""
+    runs: dict[tuple[str, str | None], CheckResult] = {}
+    results = 0
+    for r in record.results:
+        if r.outcome == "skipped" and r.message.startswith(UNSUPPORTED):
+            runs.setdefault((r.case_id, r.model), r)
+            results += 1
+    if not runs:
+        return []
+    groups: dict[tuple[str, str, str], list[CheckResult]] = defaultdict(list)
+    for r in runs.values():
+        status = r.message.split(": ", 1)[-1].split(" (", 1)[0]  # "HTTP 400"
+        groups[(str(r.model), r.endpoint, status)].append(r)
+    lines = [f"unsupported: {len(runs)} case run(s) ({results} results) skipped: the model refused them with a clean, "
+             "documented 4xx, and nothing claims their endpoint for it (or the case is optional)"]
+    ranked = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+    for (model, endpoint, status), rows in ranked[:SHOWN_REFUSALS]:
+        said = rows[0].message.split(" (", 1)[1].rsplit(")", 1)[0] if " (" in rows[0].message else ""
+        said = said.split(" (request id:", 1)[0]
+        lines.append(f"  {model} {endpoint}: {len(rows)} case(s), {status}" + (f": {said[:100]}" if said else ""))
+    if len(ranked) > SHOWN_REFUSALS:
+        lines.append(f"  and {len(ranked) - SHOWN_REFUSALS} more (model, endpoint) pair(s); see results.json")
+    return lines
+
+
 def summary_table(record: RunRecord) -> str:
-    """Outcomes by endpoint, one line each, then every failure in one line."""
+    """First how many cases were skipped as unsupported and why, then outcomes by endpoint, one line each."""
     by_endpoint: dict[str, Counter[str]] = defaultdict(Counter)
     for r in record.results:
         by_endpoint[r.endpoint][r.outcome] += 1
     head = f"{'endpoint':<12}" + "".join(f"{o:>9}" for o in OUTCOMES)
-    lines = [head, "-" * len(head)]
+    lines = [*unsupported_lines(record), head, "-" * len(head)]
     for endpoint in sorted(by_endpoint):
         counts = by_endpoint[endpoint]
         lines.append(f"{endpoint:<12}" + "".join(f"{counts.get(o, 0):>9}" for o in OUTCOMES))

@@ -187,6 +187,7 @@ class LiveTransport:
         if exchange.fault:
             exchange.elapsed = self.clock() - start
             return exchange
+        exchange.headers_at = self.clock() - start
         try:
             exchange.status = response.status_code
             raw_headers = "\n".join(f"{k}: {v}" for k, v in response.headers.multi_items())

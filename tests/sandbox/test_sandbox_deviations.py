@@ -127,7 +127,8 @@ PROBES: dict[str, Probe] = {
     "auth.accept-any-key": Probe("GET", "/v1/models", headers=bearer(BAD_KEY), shows=lambda a: a.status == 200),
     "auth.missing-key-accepted": Probe("GET", "/v1/models", headers={}, shows=lambda a: a.status == 200),
     "auth.bearer-wins": Probe(
-        "POST", "/v1/messages", {"model": "sandbox-omni", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]},
+        "POST", "/v1/messages",
+        {"model": "sandbox-omni", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]},
         headers={"x-api-key": "sk-sandbox-valid", "anthropic-version": "2023-06-01",
                  "Authorization": f"Bearer {BAD_KEY}"},
         shows=lambda a: a.status == 401,
@@ -233,6 +234,13 @@ PROBES: dict[str, Probe] = {
         "/v1/chat/completions",
         chat_body("a b c d", max_tokens=2),
         shows=lambda a: a.json()["usage"]["completion_tokens"] > 2,
+    ),
+    "chat.hides-truncation": Probe(
+        "POST",
+        "/v1/chat/completions",
+        chat_body("a b c d", max_tokens=2),
+        shows=lambda a: a.json()["choices"][0]["finish_reason"] == "stop"
+        and a.json()["usage"]["completion_tokens"] == 2,
     ),
     "chat.tool-args-not-json": Probe(
         "POST",
@@ -345,6 +353,12 @@ PROBES: dict[str, Probe] = {
         {"model": "sandbox-omni", "input": "a b c d e f", "max_output_tokens": 2},
         shows=lambda a: a.json()["usage"]["output_tokens"] > 2,
     ),
+    "responses.hides-truncation": Probe(
+        "POST",
+        "/v1/responses",
+        {"model": "sandbox-omni", "input": "a b c d e f", "max_output_tokens": 2},
+        shows=lambda a: a.json()["status"] == "completed" and a.json()["usage"]["output_tokens"] == 2,
+    ),
     "responses.tool-args-invalid": Probe(
         "POST",
         "/v1/responses",
@@ -447,6 +461,13 @@ PROBES: dict[str, Probe] = {
         {**GEMINI_BODY, "generationConfig": {"maxOutputTokens": 2}},
         shows=lambda a: a.json()["usageMetadata"]["candidatesTokenCount"] > 2,
     ),
+    "gemini.hides-truncation": Probe(
+        "POST",
+        GEMINI,
+        {**GEMINI_BODY, "generationConfig": {"maxOutputTokens": 2}},
+        shows=lambda a: a.json()["candidates"][0]["finishReason"] == "STOP"
+        and a.json()["usageMetadata"]["candidatesTokenCount"] == 2,
+    ),
     "gemini.error-mid-stream": Probe(
         "POST", GEMINI_STREAM, GEMINI_BODY, shows=lambda a: any("error" in c for c in a.json()[1:-1])
     ),
@@ -522,6 +543,10 @@ PROBES: dict[str, Probe] = {
         "POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: a.kind == "answer" and not a.incremental
     ),
     "delivery.stall": Probe("POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: a.kind == "ReadTimeout"),
+    # the first event waits first_event_delay_s (25 s by default), far past the probe's 0.6 s read timeout
+    "delivery.slow-first-event": Probe(
+        "POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: a.kind == "ReadTimeout"
+    ),
     "delivery.truncated": Probe(
         "POST", "/v1/chat/completions", STREAM_CHAT, shows=lambda a: a.kind == "RemoteProtocolError"
     ),

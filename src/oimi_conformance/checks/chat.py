@@ -69,9 +69,14 @@ def max_tokens_honoured(ctx: CheckContext) -> None:
         ctx.fail(f"completion_tokens {used} exceeds max_tokens {limit}")
     if "max_tokens_tight" in ctx.case.tags:
         for choice in _choices(ctx):
-            if choice.get("finish_reason") not in ("length", "stop"):
-                ctx.fail(f"choice {choice.get('index')}: finish_reason {choice.get('finish_reason')!r} after a "
-                         f"{limit}-token limit; expected 'length' (or 'stop' for an answer that short)")
+            reason = choice.get("finish_reason")
+            # 'stop' only for an answer that ended below the limit: one that fills it exactly on a prompt asking
+            # for a long answer was cut, and a client that continues on 'length' must be told so
+            if reason == "length" or (reason == "stop" and isinstance(limit, int) and used < limit):
+                continue
+            ctx.fail(f"choice {choice.get('index')}: finish_reason {reason!r} with completion_tokens {used} under a "
+                     f"{limit}-token limit on a prompt that wants a long answer; expected 'length' (or 'stop' "
+                     "below the limit)")
 
 
 @check("chat.n-honoured", "n asks for that many choices, indexed 0 to n-1", spec=f"{SPEC}/create#chat-create-n",

@@ -135,6 +135,12 @@ def max_output_tokens_honoured(ctx: CheckContext) -> None:
         ctx.skip("no usage.output_tokens to compare; see responses.usage-arithmetic")
     if isinstance(limit, int) and used > limit:
         ctx.fail(f"usage.output_tokens {used} exceeds max_output_tokens {limit} (status {status!r})")
+    # 'completed' only below the limit: an answer that fills it exactly on a prompt asking for a long answer
+    # was cut, and calling it completed hides the truncation from the client
+    if "max_output_tokens_tight" in ctx.case.tags and status == "completed" and isinstance(limit, int) \
+            and used >= limit:
+        ctx.fail(f"status 'completed' with output_tokens {used} under a {limit}-token limit on a prompt that wants a "
+                 "long answer; expected 'incomplete' (reason max_output_tokens), or 'completed' below the limit")
 
 
 @check("responses.function-call", "A forced function call names the tool, has a call_id, and carries JSON-string "

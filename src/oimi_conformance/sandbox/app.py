@@ -293,5 +293,6 @@ def build_app(config: SandboxConfig) -> Starlette:
         extra_models=config.extra_models,
         latency_s=config.latency_s,
         stream_interval_s=config.stream_interval_s,
+        first_event_delay_s=config.first_event_delay_s,
     )
     return app

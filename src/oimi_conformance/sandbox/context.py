@@ -28,6 +28,7 @@ class SandboxState:
         extra_models: int = 0,
         latency_s: float = 0.0,
         stream_interval_s: float = 0.005,
+        first_event_delay_s: float = 25.0,
     ) -> None:
         catalog = build_catalog(models, extra_models)
         if "responses.compact-suffix" in deviations_of(mode):
@@ -38,6 +39,7 @@ class SandboxState:
         self.deviations: frozenset[str] = deviations_of(mode) | _deviations.validate(deviations)
         self.latency_s = latency_s
         self.stream_interval_s = stream_interval_s
+        self.first_event_delay_s = first_event_delay_s  # delivery.slow-first-event only
         self.response_ids: set[str] = set()
         self.stopping = False  # set by RunningSandbox.stop(): ends deliberate stalls so shutdown is clean
         self._counter = itertools.count(1)

@@ -86,6 +86,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("chat.ignores-n", "n is ignored: always one choice (chat and chat streams)"),
     _d("chat.ignores-stop", "stop sequences are ignored (chat and chat streams)"),
     _d("chat.json-mode-not-json", "response_format json_object/json_schema answers non-JSON content"),
+    _d("chat.hides-truncation", "an answer cut by max_tokens says finish_reason 'stop', not 'length'"),
     # chat streams
     _d("chat.stream.no-done", "the stream ends without data: [DONE]"),
     _d("chat.stream.double-done", "data: [DONE] is sent twice"),
@@ -110,6 +111,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("responses.text-mismatch", "response.completed's text differs from the joined output_text deltas"),
     _d("responses.empty-output-text", "a completed response's message carries an empty output_text"),
     _d("responses.ignores-max-output-tokens", "max_output_tokens is ignored"),
+    _d("responses.hides-truncation", "a response cut by max_output_tokens says status 'completed', not 'incomplete'"),
     _d("responses.tool-args-invalid", "function_call arguments are '{}', missing the tool's required properties"),
     _d("responses.bad-event-field", "output_text.delta events carry output_index as a string (\"0\")"),
     _d("responses.changing-id", "response.completed names another response id than response.created"),
@@ -134,6 +136,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("gemini.no-finish-reason", "no candidate carries a finishReason"),
     _d("gemini.sse-without-alt", "streamGenerateContent answers SSE without alt=sse (new-api's real behaviour)"),
     _d("gemini.ignores-max-output-tokens", "generationConfig.maxOutputTokens is ignored"),
+    _d("gemini.hides-truncation", "an answer cut by maxOutputTokens says finishReason STOP, not MAX_TOKENS"),
     _d("gemini.error-mid-stream", "a stream carries an error element and then goes on with more chunks"),
     _d("gemini.changing-response-id", "every stream chunk carries a different responseId"),
     _d("gemini.empty-text", "candidates' text parts are empty (plain and streamed)"),
@@ -156,6 +159,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
     # delivery (every stream)
     _d("delivery.buffered", "stream events are held back and sent in one burst at the end"),
     _d("delivery.stall", "the stream stops mid-way and keeps the connection open for 60 s"),
+    _d("delivery.slow-first-event", "the headers come at once, the first stream event only after "
+       "first_event_delay_s (25 s by default)"),
     _d("delivery.truncated", "the connection is closed in the middle of an event"),
     # robustness (every route)
     _d("robustness.slow-headers", "the gateway waits 60 s before sending any response"),

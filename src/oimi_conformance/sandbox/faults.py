@@ -205,7 +205,20 @@ def _stream_args_dropped(ctx: RequestContext, frames: list[Frame]) -> None:
                     call["function"]["arguments"] = "{}" if "id" in call else ""
 
 
+@hook("chat.hides-truncation", "body", "chat")
+def _chat_hides_truncation(ctx: RequestContext, body: dict[str, Any]) -> None:
+    for choice in body.get("choices", []):
+        if choice.get("finish_reason") == "length":
+            choice["finish_reason"] = "stop"
+
+
 # --- responses -----------------------------------------------------------------------------------------
+
+
+@hook("responses.hides-truncation", "body", "responses")
+def _responses_hides_truncation(ctx: RequestContext, body: dict[str, Any]) -> None:
+    if body.get("status") == "incomplete":
+        body["status"], body["incomplete_details"] = "completed", None
 
 hook("responses.usage-missing", "body", "responses")(_dropping("usage"))
 
@@ -389,7 +402,14 @@ def _empty_parts_text(chunk: dict[str, Any]) -> None:
                 part["text"] = ""
 
 
+def _hides_truncation(chunk: dict[str, Any]) -> None:
+    for candidate in chunk.get("candidates", []):
+        if candidate.get("finishReason") == "MAX_TOKENS":
+            candidate["finishReason"] = "STOP"
+
+
 for _name, _edit in (
+    ("gemini.hides-truncation", _hides_truncation),
     ("gemini.role-assistant", _role_assistant),
     ("gemini.usage-arithmetic", _usage_off_by_one),
     ("gemini.no-finish-reason", _no_finish_reason),

@@ -34,6 +34,8 @@ class SandboxConfig:
                        switched on over the mode's own
     latency_s:         delay added before answering each request
     stream_interval_s: pause between two stream events
+    first_event_delay_s: with delivery.slow-first-event, the wait before a stream's first event (default past
+                       the 20 s limit of delivery.first-event; tests lower both)
     models:            replaces the default catalogue (``catalog.DEFAULT_MODELS``)
     extra_models:      adds clones of sandbox-omni named sandbox-omni-01, -02... (for benchmarks)
     """
@@ -44,14 +46,15 @@ class SandboxConfig:
     stream_interval_s: float = 0.02  # like a fast model; wide enough to measure delivery on a busy client
     models: tuple[ModelSpec, ...] | None = None
     extra_models: int = 0
+    first_event_delay_s: float = 25.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "deviations", _deviations.validate(self.deviations))
         deviations_of(self.mode)  # ValueError for an unknown mode
         if self.models is not None:
             object.__setattr__(self, "models", tuple(self.models))
-        if self.latency_s < 0 or self.stream_interval_s < 0 or self.extra_models < 0:
-            raise ValueError("latency_s, stream_interval_s and extra_models must not be negative")
+        if min(self.latency_s, self.stream_interval_s, self.extra_models, self.first_event_delay_s) < 0:
+            raise ValueError("latency_s, stream_interval_s, first_event_delay_s and extra_models must not be negative")
 
 
 def _uvicorn_config(config: SandboxConfig) -> uvicorn.Config:

@@ -78,6 +78,8 @@ async def _deliver(ctx: RequestContext, chunks: list[bytes]) -> AsyncIterator[by
         await asyncio.sleep(interval * len(chunks))
         yield b"".join(chunks)
         return
+    if ctx.has("delivery.slow-first-event"):
+        await ctx.state.hold(ctx.state.first_event_delay_s)  # headers are out; the first event waits
     half = max(1, len(chunks) // 2)
     for i, chunk in enumerate(chunks):
         if i:
