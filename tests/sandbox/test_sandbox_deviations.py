@@ -168,6 +168,10 @@ PROBES: dict[str, Probe] = {
         headers=bearer("sk-sandbox-ratelimited"),
         shows=lambda a: a.status == 429 and a.retry_after is None,
     ),
+    "errors.rate-limit-empty-body": Probe(
+        "POST", "/v1/chat/completions", chat_body(), headers=bearer("sk-sandbox-ratelimited"),
+        shows=lambda a: a.status == 429 and a.raw == b"" and not a.content_type,
+    ),
     "errors.retry-after-malformed": Probe(
         "POST", "/v1/chat/completions", chat_body(), headers=bearer("sk-sandbox-ratelimited"),
         shows=lambda a: a.status == 429 and a.retry_after == "soon",

@@ -31,7 +31,7 @@ class SandboxState:
         first_event_delay_s: float = 25.0,
     ) -> None:
         catalog = build_catalog(models, extra_models)
-        if "responses.compact-suffix" in deviations_of(mode):
+        if "responses.compact-suffix" in deviations_of(mode) | frozenset(deviations):
             catalog += compact_aliases(catalog)
         self.catalog: dict[str, ModelSpec] = {m.id: m for m in catalog}
         self.mode = mode

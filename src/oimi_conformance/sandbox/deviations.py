@@ -57,6 +57,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("errors.bare-envelope", "error bodies are {message, type, code} without the 'error' wrapper"),
     _d("errors.unknown-model-503", "an unknown model answers 503 (new-api's real behaviour) instead of 404"),
     _d("errors.no-retry-after", "429 answers carry no Retry-After header"),
+    _d("errors.rate-limit-empty-body", "429 answers carry no body and no Content-Type (new-api's real behaviour: "
+       "its limiter answers c.Status(429))"),
     _d("errors.retry-after-malformed", "429 answers carry Retry-After: soon (neither seconds nor an HTTP date)"),
     _d("errors.accepts-invalid-input", "missing required fields and wrong types are answered 200, not 400"),
     _d("errors.unknown-model-500", "an unknown model answers 500 (an unhandled 'no channel' error)"),

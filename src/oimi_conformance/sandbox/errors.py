@@ -112,6 +112,9 @@ def render_error(err: SandboxError, ctx: RequestContext) -> Response:
         headers.pop("Retry-After", None)
     elif ctx.has("errors.retry-after-malformed") and "Retry-After" in headers:
         headers["Retry-After"] = "soon"
+    if err.kind == "rate_limit" and ctx.has("errors.rate-limit-empty-body"):
+        headers.pop("Retry-After", None)
+        return Response(b"", status_code=status, headers=headers)
     if ctx.has("errors.html-body"):
         page = (
             f"<!DOCTYPE html><html><head><title>{status} Error</title></head>"

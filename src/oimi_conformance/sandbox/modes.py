@@ -6,6 +6,10 @@ embedded default run exercises what Oimi really does. ``reference`` is the ideal
 references (OpenAI, Anthropic, Gemini, the Oimi reference), used to test the strict profiles, as the
 baseline of the deviation self-tests, and as the providers' upstream behind a real gateway.
 
+The mode follows new-api as built and run here (commit 116255f076a3e9d92b0c9a85303daae73997b55e). Older
+versions routed /v1/responses/compact to <model>-openai-compact; that is the ``responses.compact-suffix``
+deviation, which the harness also handles (engine.fold_compact_aliases, checks.models.no_channel).
+
 A mode is a set of named deviations (``deviations.py``): each new-api behaviour that departs from the
 reference is one named, switchable behaviour, so the self-tests can show which check it trips.
 """
@@ -28,7 +32,7 @@ MODES: dict[str, frozenset[str]] = {
         "messages.max-tokens-optional",  # relay/channel/claude: a default max_tokens is filled in
         "gemini.sse-without-alt",        # relay/channel/gemini: always streams SSE
         "chat.stream.usage-unasked",     # relay/compatible_handler.go: TextHelper, includeUsage defaults true
-        "responses.compact-suffix",      # middleware/distributor.go: compact goes to <model>-openai-compact
+        "errors.rate-limit-empty-body",  # middleware/model-rate-limit.go: c.Status(429), no body, no headers
         "robustness.html-fallback",      # router/web-router.go: unknown non-/v1 paths get the dashboard
     }),
 }

@@ -101,9 +101,12 @@ async def rerank(ctx: RequestContext, body: dict[str, Any]) -> Response:
 async def images(ctx: RequestContext, body: dict[str, Any]) -> Response:
     f = Fields(ctx, body)
     select_model(ctx, f.raw("model"), "images")
-    prompt = f.string("prompt", required=True) or ""
-    if not prompt.strip():
-        f.fail("prompt must not be empty", "prompt")
+    # the provider's rule: new-api does not validate the prompt (relay/helper/valid_request.go,
+    # GetAndValidOpenAIImageRequest), so the upstream's 400 passes through
+    prompt = f.raw("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        f.fail("prompt must not be empty", "prompt", upstream=True)
+        prompt = ""
     count = f.integer("n", minimum=1, maximum=4) or 1
     fmt = f.string("response_format") or "url"
     if fmt not in ("url", "b64_json"):
