@@ -235,7 +235,8 @@ def test_compact_is_served_through_the_alias_and_a_claim_without_one_fails(devia
     assert code == 0 and not any(r["model"] == "sandbox-omni-openai-compact" for r in record["results"])
     assert any(r["model"] == "sandbox-omni" and r["outcome"] == "passed" for r in record["results"])
     # a model that claims compact, but no <model>-openai-compact exists: the claim does not hold
-    sandbox = deviant_sandbox("responses.compact-suffix", "errors.unknown-model-503")
+    sandbox = deviant_sandbox()  # started without the suffix, so it has no alias; then switched to it
+    sandbox.set_deviations(["responses.compact-suffix", "errors.unknown-model-503"])
     code, record = _run(tmp_path / "claim", "--base-url", sandbox.base_url, "--api-key", VALID,
                         "--expectations", "sandbox", "--cases", "compact.basic")
     failed = [r for r in _by_outcome(record, "failed") if r["check_id"] == "models.claimed-endpoint-works"]

@@ -132,7 +132,9 @@ def test_sdk_checks_run_only_when_asked():
 
 def test_the_suite_runs_through_the_cli_into_results_json(tmp_path, capsys):
     report = tmp_path / "report"
-    code = main(["run", "-q", "--sdk", "--checks", "sdk.*", "--sandbox-deviation", "errors.unknown-model-503",
+    # over the reference sandbox: the deviation alone, not known by new-api's expectations
+    code = main(["run", "-q", "--sdk", "--checks", "sdk.*", "--sandbox-mode", "reference",
+                 "--sandbox-deviation", "errors.unknown-model-503",
                  "--report-dir", str(report)])
     assert code == 1
     record = json.loads((report / "results.json").read_text())
