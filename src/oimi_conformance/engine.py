@@ -20,6 +20,7 @@ from .cases import Case, load_cases
 from .checks import Check, CheckContext, CheckSkipped, select
 from .errors import ContractViolation, UsageError
 from .exchange import Exchange
+from .headers import ExtraHeaders
 from .plan import CaseRun, ModelInfo, build_request, plan_runs
 from .profile import Expectations, Profile
 from .redact import Redactor
@@ -51,6 +52,12 @@ class RunConfig:
     cassette_dir: Path | None = None  # cassettes/<target>
     dry_run: bool = False  # plan only: send nothing but discovery's GET /v1/models (nothing at all given models)
     strict_expectations: bool = False  # a passing check that the expectations list as failing fails
+    headers: ExtraHeaders = field(default_factory=ExtraHeaders)  # --header / OIMI_HEADERS / profile [headers]
+
+    @property
+    def secrets(self) -> list[str]:
+        """Everything redacted like a key: the keys and the --secret-header values."""
+        return [*self.keys.values(), *self.headers.secrets]
 
 
 class Engine:
@@ -60,7 +67,7 @@ class Engine:
     def __init__(self, config: RunConfig, transport_factory: Callable[[Redactor, StreamLimits], Transport] | None
                  = None) -> None:
         self.config = config
-        self.redactor = Redactor(config.keys.values())
+        self.redactor = Redactor(config.secrets, config.headers.secret_names)
         self.limits = StreamLimits(idle_timeout=config.timeout, total_timeout=config.timeout * 4)
         self.transport_factory = transport_factory or self._default_transport
         self.network_requests = 0
@@ -70,7 +77,7 @@ class Engine:
 
             if config.record_mode not in RECORD_MODES or config.cassette_dir is None:
                 raise UsageError(f"record mode must be one of {RECORD_MODES}, with a cassette folder")
-            self.library = CassetteLibrary(Path(config.cassette_dir))
+            self.library = CassetteLibrary(Path(config.cassette_dir), config.headers.lower_names())
         self.transport: Transport | None = None
         self.semaphore: asyncio.Semaphore | None = None
         self.sent = 0
@@ -158,6 +165,7 @@ class Engine:
                 break
             method, url, headers, body = build_request(run.case, step, run.model, self.config.base_url,
                                                        self.config.keys, earlier)
+            headers = self.config.headers.applied(headers, f"case {run.case.id}")
             expect_stream = None
             if step.stream:
                 expect_stream = "json_array" if step.operation == "streamGenerateContent" and "alt=sse" not in url \
@@ -315,9 +323,11 @@ class Engine:
                 "expectations": Path(self.config.expectations.source).stem if self.config.expectations.source
                 else None,
                 "key_roles": sorted(self.config.keys), "harness_version": __version__}
+        if self.config.headers:  # replay sends them again, so cassette matching sees the same headers
+            meta.update(headers=self.config.headers.redacted(), secret_headers=sorted(self.config.headers.secret_names))
         root.mkdir(parents=True, exist_ok=True)
         (root / "_run.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-        guard([*written, root / "_run.json"], list(self.config.keys.values()))
+        guard([*written, root / "_run.json"], self.config.secrets)
         return written
 
     def record(self, results: list[CheckResult]) -> RunRecord:
@@ -331,6 +341,8 @@ class Engine:
             "replay": bool(self.library is not None and self.replaying),
             "record_mode": self.config.record_mode,
         }
+        if self.config.headers:
+            meta["headers"] = self.config.headers.redacted()
         return RunRecord(meta=meta, results=results, exchanges=exchanges,
                          models=[{"id": m.id, "claims": sorted(m.claims) if m.claims is not None else None}
                                  for m in self.models])

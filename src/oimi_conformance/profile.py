@@ -33,6 +33,7 @@ class Profile:
     statuses: dict[str, tuple[int, ...]]  # named situations -> accepted statuses
     check_claims: bool
     source: str
+    headers: dict[str, str] = field(default_factory=dict)  # [headers]: sent with every request (headers.py)
 
     def envelopes_for(self, family: str) -> tuple[str, ...]:
         return self.envelopes.get(family, ("openai",))
@@ -73,7 +74,14 @@ def load_profile(name_or_path: str) -> Profile:
         raise UsageError(f"{path}: auth.undocumented_style must be 'reject' or 'report', got {style!r}")
     return Profile(name=data.get("name", path.stem), description=data.get("description", ""),
                    undocumented_style=style, envelopes=envelopes, statuses=statuses,
-                   check_claims=bool(data.get("models", {}).get("check_claims", True)), source=str(path))
+                   check_claims=bool(data.get("models", {}).get("check_claims", True)), source=str(path),
+                   headers=_headers_table(data.get("headers", {}), path))
+
+
+def _headers_table(table: Any, path: Path) -> dict[str, str]:
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise UsageError(f"{path}: [headers] must map header names to string values")
+    return dict(table)
 
 
 @dataclass(frozen=True)
