@@ -22,6 +22,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ENVELOPES = ("openai", "anthropic", "google")
+RULE_SOURCES = ("official", "oimi")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,12 @@ class Profile:
     check_claims: bool
     source: str
     headers: dict[str, str] = field(default_factory=dict)  # [headers]: sent with every request (headers.py)
+    # [rules] sources: whose rules this profile judges: "official" (OpenAI's, Anthropic's, Google's references)
+    # and "oimi" (rules only the Oimi reference states, such as refusing `Authorization: Basic <key>`)
+    rule_sources: tuple[str, ...] = RULE_SOURCES
+
+    def judges(self, source: str) -> bool:
+        return source in self.rule_sources
 
     def envelopes_for(self, family: str) -> tuple[str, ...]:
         return self.envelopes.get(family, ("openai",))
@@ -75,7 +82,14 @@ def load_profile(name_or_path: str) -> Profile:
     return Profile(name=data.get("name", path.stem), description=data.get("description", ""),
                    undocumented_style=style, envelopes=envelopes, statuses=statuses,
                    check_claims=bool(data.get("models", {}).get("check_claims", True)), source=str(path),
-                   headers=_headers_table(data.get("headers", {}), path))
+                   headers=_headers_table(data.get("headers", {}), path), rule_sources=_rule_sources(data, path))
+
+
+def _rule_sources(data: dict[str, Any], path: Path) -> tuple[str, ...]:
+    sources = data.get("rules", {}).get("sources", list(RULE_SOURCES))
+    if not isinstance(sources, list) or not set(sources) <= set(RULE_SOURCES):
+        raise UsageError(f"{path}: rules.sources must be a list of {RULE_SOURCES}, got {sources!r}")
+    return tuple(sources)
 
 
 def _headers_table(table: Any, path: Path) -> dict[str, str]:
@@ -90,7 +104,8 @@ class Expectation:
     reason: str
     case: str | tuple[str, ...] = "*"
     model: str | tuple[str, ...] = "*"
-    link: str = ""
+    link: str = ""  # the target's own issue, where one exists
+    reference: str = ""  # the official reference the deviation is judged against
 
     def matches(self, check_id: str, case_id: str, model: str | None) -> bool:
         return (_any_glob(check_id, self.check) and _any_glob(case_id, self.case)
@@ -147,5 +162,5 @@ def load_expectations(name_or_path: str | None) -> Expectations:
             raise UsageError(f"{path}: every [[expected_failure]] needs `check` and `reason`")
         items.append(Expectation(check=_globs(entry["check"]), reason=entry["reason"],
                                  case=_globs(entry.get("case", "*")), model=_globs(entry.get("model", "*")),
-                                 link=entry.get("link", "")))
+                                 link=entry.get("link", ""), reference=entry.get("reference", "")))
     return Expectations(items, str(path))
