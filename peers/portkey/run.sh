@@ -103,6 +103,9 @@ set +e
 status=$?
 set -e
 echo "@portkey-ai/gateway $version" >"$REPORT_DIR/peer-version.txt"
+if [ -n "$RECORD" ] && [ "$status" -eq 0 ]; then  # a new recording: regenerate the committed report
+  "${PYTHON_HARNESS:-$(dirname "$OIMI")/python}" "$HERE/report.py" "$REPORT_DIR"
+fi
 
 if [ ${#trace[@]} -eq 0 ]; then
   echo "run.sh: strace not found: Portkey's connect() calls were not logged"
