@@ -53,6 +53,7 @@ class RunConfig:
     dry_run: bool = False  # plan only: send nothing but discovery's GET /v1/models (nothing at all given models)
     strict_expectations: bool = False  # a passing check that the expectations list as failing fails
     headers: ExtraHeaders = field(default_factory=ExtraHeaders)  # --header / OIMI_HEADERS / profile [headers]
+    shard: tuple[int, int] | None = None  # --shard K/N: (K, N)
 
     @property
     def secrets(self) -> list[str]:
@@ -286,8 +287,11 @@ class Engine:
             self.models = asyncio.run(self._with_transport(self.discover()))
         planned = planner(self.models) if planner else plan_runs(self.models, self.config.keys,
                                                                  case_patterns=self.config.cases)
-        # a case no selected check judges is not worth a request
-        self.runs = [r for r in planned if any(c.applies(r.case) for c in self.checks)]
+        # a case no selected check judges is not worth a request; --shard K/N: this job's share only
+        from .shard import select as select_shard
+
+        self.runs = select_shard([r for r in planned if any(c.applies(r.case) for c in self.checks)],
+                                 self.config.shard)
         self.facts = {"models": {m.id: sorted(m.claims) if m.claims is not None else None for m in self.models}}
         return [(check, run) for run in self.runs for check in self.checks if check.applies(run.case)]
 
@@ -343,6 +347,8 @@ class Engine:
         }
         if self.config.headers:
             meta["headers"] = self.config.headers.redacted()
+        if self.config.shard:
+            meta["shard"] = list(self.config.shard)
         return RunRecord(meta=meta, results=results, exchanges=exchanges,
                          models=[{"id": m.id, "claims": sorted(m.claims) if m.claims is not None else None}
                                  for m in self.models])

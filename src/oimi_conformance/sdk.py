@@ -352,6 +352,8 @@ def pytest_sdk_checks(config: Any) -> list[Check]:
     options = _run(config).options  # `oimi-conformance run` hands its own options in; plain pytest reads its flags
     if not requested(options.sdk, options.checks):
         return []
+    if getattr(options, "shard", None) and not str(options.shard).strip().startswith("1/"):
+        return []  # not split: shard 1 runs the SDK checks
     try:
         return sdk_checks(options.checks, options.exclude_checks)
     except UsageError:

@@ -13,6 +13,7 @@ from .engine import RunConfig
 from .errors import UsageError
 from .headers import collect as collect_headers
 from .profile import load_expectations, load_profile
+from .shard import parse_shard
 
 REPLAY_URL = "http://replay.invalid"  # never contacted: replay blocks the network
 SANDBOX_KEYS = {"main": "sk-sandbox-valid", "no-quota": "sk-sandbox-noquota",
@@ -43,6 +44,7 @@ class Options:
     strict_expectations: bool = False  # a passing check the expectations file lists as failing fails the run
     headers: list[str] = field(default_factory=list)  # --header 'Name: value', repeatable
     secret_headers: list[str] = field(default_factory=list)  # --secret-header NAME: redacted like a key
+    shard: str | None = None  # --shard K/N: this job's share of the exchanges (shard.py)
 
 
 # The run's options, shared by `oimi-conformance run` and the pytest plugin: (flag, argparse/pytest kwargs).
@@ -79,6 +81,9 @@ RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
                           "profile's [headers] table); e.g. --header 'x-portkey-config: {...}'"}),
     ("--secret-header", {"action": "append", "default": [], "metavar": "NAME",
                          "help": "that --header's value is a secret: redacted like the key everywhere (repeatable)"}),
+    ("--shard", {"metavar": "K/N",
+                 "help": "send only share K of N (by case and model, deterministic); combine the N report dirs "
+                         "with `oimi-conformance merge`"}),
     ("--strict-expectations", {"action": "store_true", "default": False,
                                "help": "a check that passes although the expectations file lists it as a known "
                                        "failure fails the run (the target changed: update the file)"}),
@@ -99,6 +104,7 @@ def options_from(get: Any) -> Options:
         record_mode=get("record_mode"), cassette_dir=get("cassette_dir"), dry_run=bool(_optional(get, "dry_run")),
         sdk=bool(_optional(get, "sdk")), strict_expectations=bool(_optional(get, "strict_expectations")),
         headers=list(_optional(get, "header") or []), secret_headers=list(_optional(get, "secret_header") or []),
+        shard=_optional(get, "shard"),
     )
 
 
@@ -167,7 +173,8 @@ class Target:
                          concurrency=opts.concurrency, timeout=opts.timeout, max_requests=opts.max_requests,
                          checks=opts.checks, exclude_checks=opts.exclude_checks, cases=opts.cases, target=target,
                          record_mode=opts.record_mode, cassette_dir=cassette_dir if opts.record_mode else None,
-                         dry_run=opts.dry_run, strict_expectations=opts.strict_expectations)
+                         dry_run=opts.dry_run, strict_expectations=opts.strict_expectations,
+                         shard=parse_shard(opts.shard))
 
     def __exit__(self, *exc: object) -> None:
         if self.sandbox is not None:
