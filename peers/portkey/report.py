@@ -94,9 +94,12 @@ def main(report_dir: Path) -> None:
         "",
         "## Running it",
         "",
-        "- Dependencies: npm's default resolution installs `@hono/node-server` 1.19.x, with which every stream, "
-        "every pass-through route and every successful embeddings call answers 500 `TypeError: immutable` "
-        "(Portkey-AI/gateway #1389, #1550); `package.json` pins 1.14.1 and `@hono/node-ws` 1.2.0 with `overrides`.",
+        "- Dependencies: npm's default resolution installs `@hono/node-server` 1.19.x (1.19.19 and `@hono/node-ws` "
+        "1.3.1 when this was checked), with which every stream (chat, messages, responses), every pass-through "
+        "route (`/v1/models`, `/v1/rerank`, `/v1/responses/compact`) and every successful embeddings call answers "
+        "500 `{\"status\":\"failure\",\"message\":\"Something went wrong\"}`, the log saying `TypeError: immutable` "
+        "(Portkey-AI/gateway #1389, #1550): checked by running `run.sh` against such an install. `package.json` "
+        "pins 1.14.1 and `@hono/node-ws` 1.2.0 with `overrides`.",
         "- Portkey listens on every interface and has no host flag: `run.sh` refuses to run it outside a network "
         "namespace that has nothing but loopback (`unshare -n`), and logs its `connect()` calls with strace: "
         "none went anywhere but 127.0.0.1.",
