@@ -174,3 +174,15 @@ def test_fuzz_gives_schemathesis_the_headers():
                                  FuzzOptions(), ["createChatCompletion"])
     loaded = schemathesis.Config.from_dict(config)
     assert loaded.projects.get_default().headers == {"X-Trace-Tag": "fuzz-17"}
+
+
+def test_fuzz_sends_the_headers_on_every_generated_request(recorder, tmp_path, capsys):
+    code = main(["fuzz", "--base-url", recorder.url, "--api-key", VALID, "--operations", "createEmbedding",
+                 "--models", "sandbox-embed", "--seed", "1", "--max-examples", "5", "--report-dir", str(tmp_path),
+                 "-q", *ARGS])
+    out = capsys.readouterr()
+    assert code in (0, 1), out.err
+    assert len(recorder.seen) >= 3
+    for headers in recorder.seen:
+        assert headers["x-trace-tag"] == "oimi-17" and headers["cf-aig-authorization"] == f"Bearer {SECRET}"
+    assert SECRET not in _files_text(tmp_path) + out.out + out.err
