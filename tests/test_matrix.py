@@ -236,3 +236,13 @@ def test_every_run_writes_its_matrix(sandbox, tmp_path):
     assert cells["sandbox-embed"]["chat"]["verdict"] == "not probed"
     assert "not claimed" in cells["sandbox-embed"]["chat"]["reason"]
     assert [(d["model"], d["capability"]) for d in matrix["disagreements"]] == [("sandbox-chat", "responses")]
+
+
+def test_matrix_writes_its_page(default):
+    code, matrix, out, report = default
+    page = (report / "report.html").read_text(encoding="utf-8")
+    assert code == 0 and "report.html" in out
+    # the page holds the matrix: every model of matrix.json and a verdict of each kind it found
+    assert all(model in page for model in matrix["cells"])
+    verdicts = {cell["verdict"] for row in matrix["cells"].values() for cell in row.values()}
+    assert verdicts and all(v in page for v in verdicts)

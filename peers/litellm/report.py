@@ -88,13 +88,16 @@ def main(report_dir: Path) -> None:
         if r["outcome"] in ("xfailed", "failed", "error"):
             by_reason[r.get("expected_reason") or f"UNEXPECTED: {r['message'][:200]}"].append(r)
     order = [e.reason for e in expectations.items]
+    refs = {e.reason: (e.reference, e.link) for e in expectations.items}
     for n, reason in enumerate(sorted(by_reason, key=lambda x: order.index(x) if x in order else len(order)), 1):
         groups: dict[tuple[str, str], list[str]] = defaultdict(list)
         for r in by_reason[reason]:
             groups[(r["check_id"], r["case_id"])].append(r["model"] or "-")
         where = "; ".join(f"`{c}` @ `{case}` [{', '.join(sorted(models))}]"
                           for (c, case), models in sorted(groups.items()))
-        lines += [f"{n}. {reason}", f"   <br>{where}", ""]
+        reference, link = refs.get(reason, ("", ""))
+        lines += [f"{n}. {reason}", f"   <br>reference: {reference or '-'}; LiteLLM issue: {link or 'none known'}",
+                  f"   <br>{where}", ""]
     lines += [
         "## Not gated",
         "",

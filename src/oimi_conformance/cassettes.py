@@ -4,7 +4,9 @@ Layout: ``cassettes/<target>/<case id>/<model>.yaml``, one cassette per case run
 steps' interactions, so the cassette of a check result is found from its case and model. The
 files are written and read with vcrpy's own serializer, so any vcrpy user can load them.
 
-A replayed request is matched on method, path, redacted query and body. Bodies are kept byte for
+A replayed request is matched on method, path, redacted query and body, and on the value of every
+extra header the run sends (``--header``; a secret one as REDACTED), so a cassette recorded with one
+``x-portkey-config`` does not answer a run sending another. Bodies are kept byte for
 byte (comment lines, CRLF, events split anywhere) and re-read through the same stream readers.
 Nothing is written before it is redacted, and a guard re-reads every cassette written and refuses
 to keep one that still holds a key given to the run.
@@ -92,14 +94,15 @@ def guard(paths: list[Path], secrets: list[str]) -> None:
 class CassetteLibrary:
     """The cassettes of one target folder, loaded on demand, matched by request."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, match_headers: frozenset[str] = frozenset()) -> None:
         self.root = root
-        self._loaded: dict[Path, list[tuple[tuple[str, str, str, bytes], dict[str, Any], str]]] = {}
+        self.match_headers = match_headers  # lower-case names of the run's extra headers
+        self._loaded: dict[Path, list[tuple[tuple[str, str, str, bytes], dict[str, Any], dict[str, str]]]] = {}
 
     def exists(self) -> bool:
         return self.root.is_dir() and any(self.root.rglob("*.yaml"))
 
-    def _load(self, path: Path) -> list[tuple[tuple[str, str, str, bytes], dict[str, Any], str]]:
+    def _load(self, path: Path) -> list[tuple[tuple[str, str, str, bytes], dict[str, Any], dict[str, str]]]:
         if path not in self._loaded:
             entries = []
             if path.is_file():
@@ -109,16 +112,24 @@ class CassetteLibrary:
                     raise UsageError(f"cannot read cassette {path}: {exc}") from exc
                 for request, response in zip(requests, responses, strict=False):
                     body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
-                    entries.append((match_key(request.method, request.uri, body), response, request.uri))
+                    headers = {str(k).lower(): _one(v) for k, v in (request.headers or {}).items()}
+                    entries.append((match_key(request.method, request.uri, body), response, headers))
             self._loaded[path] = entries
         return self._loaded[path]
 
-    def find(self, exchange_id: str, method: str, url: str, body: bytes | None) -> dict[str, Any] | None:
+    def find(self, exchange_id: str, method: str, url: str, body: bytes | None,
+             headers: dict[str, str] | None = None) -> dict[str, Any] | None:
         key = match_key(method, url, body)
-        for entry_key, response, _uri in self._load(cassette_path(self.root, exchange_id)):
-            if entry_key == key:
+        sent = {k.lower(): v for k, v in (headers or {}).items() if k.lower() in self.match_headers}
+        for entry_key, response, recorded in self._load(cassette_path(self.root, exchange_id)):
+            if entry_key == key and all(recorded.get(name) == value for name, value in sent.items()):
                 return response
         return None
+
+
+def _one(value: Any) -> str:
+    """vcrpy keeps a header as a string or a list of strings."""
+    return str(value[-1] if isinstance(value, list) and value else value)
 
 
 def exchange_from(response: dict[str, Any], exchange: Exchange) -> Exchange:

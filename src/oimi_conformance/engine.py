@@ -20,6 +20,7 @@ from .cases import Case, load_cases
 from .checks import Check, CheckContext, CheckSkipped, select
 from .errors import ContractViolation, UsageError
 from .exchange import Exchange
+from .headers import ExtraHeaders
 from .plan import CaseRun, ModelInfo, build_request, plan_runs
 from .profile import Expectations, Profile
 from .redact import Redactor
@@ -54,6 +55,13 @@ class RunConfig:
     # the capability matrix describes what works: there a claimed endpoint's clean refusal is `unsupported` (the
     # claim's disagreement is listed apart); a run judges it, and it fails
     excuse_claimed_refusals: bool = False
+    headers: ExtraHeaders = field(default_factory=ExtraHeaders)  # --header / OIMI_HEADERS / profile [headers]
+    shard: tuple[int, int] | None = None  # --shard K/N: (K, N)
+
+    @property
+    def secrets(self) -> list[str]:
+        """Everything redacted like a key: the keys and the --secret-header values."""
+        return [*self.keys.values(), *self.headers.secrets]
 
 
 class Engine:
@@ -63,7 +71,7 @@ class Engine:
     def __init__(self, config: RunConfig, transport_factory: Callable[[Redactor, StreamLimits], Transport] | None
                  = None) -> None:
         self.config = config
-        self.redactor = Redactor(config.keys.values())
+        self.redactor = Redactor(config.secrets, config.headers.secret_names)
         self.limits = StreamLimits(idle_timeout=config.timeout, total_timeout=config.timeout * 4)
         self.transport_factory = transport_factory or self._default_transport
         self.network_requests = 0
@@ -73,7 +81,7 @@ class Engine:
 
             if config.record_mode not in RECORD_MODES or config.cassette_dir is None:
                 raise UsageError(f"record mode must be one of {RECORD_MODES}, with a cassette folder")
-            self.library = CassetteLibrary(Path(config.cassette_dir))
+            self.library = CassetteLibrary(Path(config.cassette_dir), config.headers.lower_names())
         self.transport: Transport | None = None
         self.semaphore: asyncio.Semaphore | None = None
         self.sent = 0
@@ -161,6 +169,7 @@ class Engine:
                 break
             method, url, headers, body = build_request(run.case, step, run.model, self.config.base_url,
                                                        self.config.keys, earlier)
+            headers = self.config.headers.applied(headers, f"case {run.case.id}")
             expect_stream = None
             if step.stream:
                 expect_stream = "json_array" if step.operation == "streamGenerateContent" and "alt=sse" not in url \
@@ -283,10 +292,13 @@ class Engine:
             self.models = asyncio.run(self._with_transport(self.discover()))
         planned = planner(self.models) if planner else plan_runs(self.models, self.config.keys,
                                                                  case_patterns=self.config.cases)
-        # a case no selected check judges is not worth a request
+        # a case no selected check judges is not worth a request, nor one about another kind of gateway;
+        # --shard K/N: this job's share only
+        from .shard import select as select_shard
+
         profile = self.config.profile.name
-        self.runs = [r for r in planned if any(c.applies(r.case) for c in self.checks)
-                     and (not r.case.profiles or profile in r.case.profiles)]
+        self.runs = select_shard([r for r in planned if any(c.applies(r.case) for c in self.checks)
+                                  and (not r.case.profiles or profile in r.case.profiles)], self.config.shard)
         self.facts = {"models": {m.id: sorted(m.claims) if m.claims is not None else None for m in self.models}}
         return [(check, run) for run in self.runs for check in self.checks if check.applies(run.case)]
 
@@ -322,9 +334,11 @@ class Engine:
                 "expectations": ",".join(Path(p).stem for p in self.config.expectations.source.split(","))
                 if self.config.expectations.source else None,
                 "key_roles": sorted(self.config.keys), "harness_version": __version__}
+        if self.config.headers:  # replay sends them again, so cassette matching sees the same headers
+            meta.update(headers=self.config.headers.redacted(), secret_headers=sorted(self.config.headers.secret_names))
         root.mkdir(parents=True, exist_ok=True)
         (root / "_run.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-        guard([*written, root / "_run.json"], list(self.config.keys.values()))
+        guard([*written, root / "_run.json"], self.config.secrets)
         return written
 
     def record(self, results: list[CheckResult]) -> RunRecord:
@@ -338,6 +352,10 @@ class Engine:
             "replay": bool(self.library is not None and self.replaying),
             "record_mode": self.config.record_mode,
         }
+        if self.config.headers:
+            meta["headers"] = self.config.headers.redacted()
+        if self.config.shard:
+            meta["shard"] = list(self.config.shard)
         return RunRecord(meta=meta, results=results, exchanges=exchanges,
                          models=[{"id": m.id, "claims": sorted(m.claims) if m.claims is not None else None}
                                  for m in self.models])

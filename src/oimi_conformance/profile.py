@@ -23,6 +23,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ENVELOPES = ("openai", "anthropic", "google")
+RULE_SOURCES = ("official", "oimi")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,13 @@ class Profile:
     # Retry-After on a 429 is a MAY (RFC 6585 section 4): only a profile that demands it fails its absence
     require_retry_after: bool = False
     first_event_s: float = 20.0  # delivery.first-event: seconds from sending to a stream's first event
+    headers: dict[str, str] = field(default_factory=dict)  # [headers]: sent with every request (headers.py)
+    # [rules] sources: whose rules this profile judges: "official" (OpenAI's, Anthropic's, Google's references)
+    # and "oimi" (rules only the Oimi reference states, such as refusing `Authorization: Basic <key>`)
+    rule_sources: tuple[str, ...] = RULE_SOURCES
+
+    def judges(self, source: str) -> bool:
+        return source in self.rule_sources
 
     def envelopes_for(self, family: str) -> tuple[str, ...]:
         return self.envelopes.get(family, ("openai",))
@@ -87,7 +95,21 @@ def load_profile(name_or_path: str) -> Profile:
                    check_claims=bool(data.get("models", {}).get("check_claims", True)), source=str(path),
                    expectations=tuple(str(e) for e in data.get("expectations", [])),
                    require_retry_after=bool(errors.get("require_retry_after", False)),
-                   first_event_s=float(first_event))
+                   first_event_s=float(first_event),
+                   headers=_headers_table(data.get("headers", {}), path), rule_sources=_rule_sources(data, path))
+
+
+def _rule_sources(data: dict[str, Any], path: Path) -> tuple[str, ...]:
+    sources = data.get("rules", {}).get("sources", list(RULE_SOURCES))
+    if not isinstance(sources, list) or not set(sources) <= set(RULE_SOURCES):
+        raise UsageError(f"{path}: rules.sources must be a list of {RULE_SOURCES}, got {sources!r}")
+    return tuple(sources)
+
+
+def _headers_table(table: Any, path: Path) -> dict[str, str]:
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise UsageError(f"{path}: [headers] must map header names to string values")
+    return dict(table)
 
 
 @dataclass(frozen=True)
@@ -96,11 +118,13 @@ class Expectation:
     reason: str
     case: str | tuple[str, ...] = "*"
     model: str | tuple[str, ...] = "*"
-    link: str = ""
+    link: str = ""  # the target's own issue, where one exists
+    reference: str = ""  # the official reference the deviation is judged against
+    source: str = ""  # where the target's own code causes it (new-api: file and function, at a commit)
     # regexes: when given, the entry covers a failure only if every violation ("pointer: message (rule)")
     # matches one of them, so a known deviation never hides a new one on the same check and case
     violations: tuple[str, ...] = ()
-    source: str = ""  # the file the entry comes from
+    origin: str = ""  # the expectations file the entry comes from
 
     def matches(self, check_id: str, case_id: str, model: str | None,
                 violations: list[str] | None = None) -> bool:
@@ -143,7 +167,7 @@ class Expectations:
             return None
         where = f"check={_show(item.check)}" + (f" case={_show(item.case)}" if item.case != "*" else "") \
             + (f" model={_show(item.model)}" if item.model != "*" else "")
-        return (f"expected failure now passes: update {item.source or self.source or 'the expectations file'} "
+        return (f"expected failure now passes: update {item.origin or self.source or 'the expectations file'} "
                 f"(its entry {where} says: {item.reason})")
 
 
@@ -181,6 +205,6 @@ def _read_entries(path: Path) -> list[Expectation]:
                 raise UsageError(f"{path}: violations pattern {pattern!r} is not a regex: {exc}") from None
         items.append(Expectation(check=_globs(entry["check"]), reason=entry["reason"],
                                  case=_globs(entry.get("case", "*")), model=_globs(entry.get("model", "*")),
-                                 link=entry.get("link", "") or entry.get("source", ""), violations=patterns,
-                                 source=str(path)))
+                                 link=entry.get("link", ""), reference=entry.get("reference", ""),
+                                 source=entry.get("source", ""), violations=patterns, origin=str(path)))
     return items

@@ -13,7 +13,6 @@ DROPPED_HEADERS = frozenset({"cookie", "set-cookie"})
 SECRET_QUERY = frozenset({"key", "api_key", "api-key"})
 
 
-
 def secret_forms(secret: str) -> list[bytes]:
     """The shapes a key takes when a gateway echoes it: as is, URL-encoded, JSON-escaped, base64."""
     raw = secret.encode()
@@ -23,7 +22,9 @@ def secret_forms(secret: str) -> list[bytes]:
 
 
 class Redactor:
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), secret_headers: Iterable[str] = ()) -> None:
+        # --secret-header names: redacted by name like the credential headers, whatever their value
+        self.secret_headers = SECRET_HEADERS | {h.lower() for h in secret_headers}
         # longest first, so a key that contains another is replaced whole
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
         self.forms = sorted({f for s in self.secrets for f in secret_forms(s)}, key=len, reverse=True)
@@ -48,9 +49,10 @@ class Redactor:
             lower = name.lower()
             if lower in DROPPED_HEADERS:
                 continue
-            if lower in SECRET_HEADERS:
-                scheme = value.split(" ", 1)[0] if lower in ("authorization", "proxy-authorization") and " " in value \
-                    else ""
+            if lower in self.secret_headers:
+                # the scheme stays (Bearer REDACTED): authorization headers and --secret-header ones
+                keeps_scheme = lower in ("authorization", "proxy-authorization") or lower not in SECRET_HEADERS
+                scheme = value.split(" ", 1)[0] if keeps_scheme and " " in value else ""
                 value = f"{scheme} {REDACTED}".strip() if value.strip() not in ("", scheme) else value
             out[lower] = self.text(value)
         return out

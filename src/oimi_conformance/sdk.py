@@ -56,6 +56,7 @@ class SdkTarget:
     live: bool = True  # False on replay: the SDK checks are skipped
     redactor: Redactor = field(default_factory=Redactor)
     preferred: dict[str, str] = field(default_factory=dict)  # endpoint -> the model that served it
+    headers: dict[str, str] = field(default_factory=dict)  # --header: every SDK sends them (default_headers)
 
     @property
     def root(self) -> str:
@@ -109,14 +110,14 @@ class SdkContext:
         import openai
 
         return openai.OpenAI(api_key=key or self.target.key, base_url=self.target.root + "/v1", max_retries=0,
-                             timeout=self.target.timeout,
+                             timeout=self.target.timeout, default_headers=self.target.headers or None,
                              http_client=openai.DefaultHttpxClient(event_hooks=self._hooks()))
 
     def anthropic(self, key: str | None = None) -> Any:
         import anthropic
 
         return anthropic.Anthropic(api_key=key or self.target.key, base_url=self.target.root, max_retries=0,
-                                   timeout=self.target.timeout,
+                                   timeout=self.target.timeout, default_headers=self.target.headers or None,
                                    http_client=anthropic.DefaultHttpxClient(event_hooks=self._hooks()))
 
     def genai(self, key: str | None = None) -> Any:
@@ -130,6 +131,7 @@ class SdkContext:
         client = httpx_module.Client(timeout=self.target.timeout, event_hooks=self._hooks())
         options = types.HttpOptions(base_url=self.target.root, api_version="v1beta",
                                     timeout=int(self.target.timeout * 1000), httpx_client=client,
+                                    headers=dict(self.target.headers) or None,
                                     retry_options=types.HttpRetryOptions(attempts=1))
         return genai.Client(api_key=key or self.target.key, http_options=options)
 
@@ -335,7 +337,8 @@ def target_of(engine: Any) -> SdkTarget:
     return SdkTarget(base_url=config.base_url, key=config.keys.get("main", ""), models=list(engine.models),
                      profile=config.profile, expectations=config.expectations, timeout=config.timeout,
                      strict_expectations=bool(getattr(config, "strict_expectations", False)),
-                     live=not (engine.library is not None and engine.replaying), redactor=engine.redactor)
+                     live=not (engine.library is not None and engine.replaying), redactor=engine.redactor,
+                     headers=dict(config.headers.values) if getattr(config, "headers", None) else {})
 
 
 # -- the pytest side (suites/sdk/test_sdk.py) ---------------------------------------------------
@@ -347,6 +350,8 @@ def pytest_sdk_checks(config: Any) -> list[Check]:
     options = _run(config).options  # `oimi-conformance run` hands its own options in; plain pytest reads its flags
     if not requested(options.sdk, options.checks):
         return []
+    if getattr(options, "shard", None) and not str(options.shard).strip().startswith("1/"):
+        return []  # not split: shard 1 runs the SDK checks
     try:
         return sdk_checks(options.checks, options.exclude_checks)
     except UsageError:

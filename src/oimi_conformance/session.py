@@ -11,7 +11,9 @@ from typing import Any
 
 from .engine import RunConfig
 from .errors import UsageError
+from .headers import collect as collect_headers
 from .profile import load_expectations, load_profile
+from .shard import parse_shard
 
 REPLAY_URL = "http://replay.invalid"  # never contacted: replay blocks the network
 SANDBOX_KEYS = {"main": "sk-sandbox-valid", "no-quota": "sk-sandbox-noquota",
@@ -41,6 +43,9 @@ class Options:
     dry_run: bool = False  # print the plan; send nothing (but GET /v1/models when --models is not given)
     sdk: bool = False  # also run the official SDK checks (area sdk), live
     strict_expectations: bool = False  # a passing check the expectations file lists as failing fails the run
+    headers: list[str] = field(default_factory=list)  # --header 'Name: value', repeatable
+    secret_headers: list[str] = field(default_factory=list)  # --secret-header NAME: redacted like a key
+    shard: str | None = None  # --shard K/N: this job's share of the exchanges (shard.py)
 
 
 # The run's options, shared by `oimi-conformance run` and the pytest plugin: (flag, argparse/pytest kwargs).
@@ -75,6 +80,14 @@ RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
                            "that discovers the models, and not even that with --models"}),
     ("--sdk", {"action": "store_true", "default": False,
                "help": "also drive the official SDKs (openai, anthropic, google-genai) against the target; live only"}),
+    ("--header", {"action": "append", "default": [], "metavar": "'NAME: VALUE'",
+                  "help": "send this header with every request (repeatable; also $OIMI_HEADERS, one per line, and a "
+                          "profile's [headers] table); e.g. --header 'x-portkey-config: {...}'"}),
+    ("--secret-header", {"action": "append", "default": [], "metavar": "NAME",
+                         "help": "that --header's value is a secret: redacted like the key everywhere (repeatable)"}),
+    ("--shard", {"metavar": "K/N",
+                 "help": "send only share K of N (by case and model, deterministic); combine the N report dirs "
+                         "with `oimi-conformance merge`"}),
     ("--strict-expectations", {"action": "store_true", "default": False,
                                "help": "a check that passes although the expectations file lists it as a known "
                                        "failure fails the run (the target changed: update the file)"}),
@@ -95,6 +108,8 @@ def options_from(get: Any) -> Options:
         sandbox_mode=_optional(get, "sandbox_mode") or "new-api",
         record_mode=get("record_mode"), cassette_dir=get("cassette_dir"), dry_run=bool(_optional(get, "dry_run")),
         sdk=bool(_optional(get, "sdk")), strict_expectations=bool(_optional(get, "strict_expectations")),
+        headers=list(_optional(get, "header") or []), secret_headers=list(_optional(get, "secret_header") or []),
+        shard=_optional(get, "shard"),
     )
 
 
@@ -126,6 +141,7 @@ class Target:
         keys: dict[str, str] = {}
         models = opts.models
         profile = opts.profile
+        recorded: dict[str, Any] = {}
         if opts.record_mode == "none" or (opts.record_mode == "once" and _has_cassettes(opts)):
             # replay: no target, no key; what the recording knew comes from its _run.json
             recorded = _recorded_run(opts)
@@ -157,12 +173,17 @@ class Target:
             expectations = opts.expectations or ",".join((*own, "sandbox"))
         keys.update({k: v for k, v in opts.extra_keys.items() if v})
         cassette_dir = Path(opts.cassette_dir) if opts.cassette_dir else Path("cassettes") / target
-        return RunConfig(base_url=base_url, keys=keys, profile=load_profile(profile or "oimi"),
+        loaded = load_profile(profile or "oimi")
+        # a replay sends what the recording sent (secret values as REDACTED, as the cassettes hold them)
+        headers = collect_headers({**loaded.headers, **recorded.get("headers", {})}, opts.headers,
+                                  [*recorded.get("secret_headers", []), *opts.secret_headers])
+        return RunConfig(base_url=base_url, keys=keys, profile=loaded, headers=headers,
                          expectations=load_expectations(expectations), models=models,
                          concurrency=opts.concurrency, timeout=opts.timeout, max_requests=opts.max_requests,
                          checks=opts.checks, exclude_checks=opts.exclude_checks, cases=opts.cases, target=target,
                          record_mode=opts.record_mode, cassette_dir=cassette_dir if opts.record_mode else None,
-                         dry_run=opts.dry_run, strict_expectations=opts.strict_expectations)
+                         dry_run=opts.dry_run, strict_expectations=opts.strict_expectations,
+                         shard=parse_shard(opts.shard))
 
     def __exit__(self, *exc: object) -> None:
         if self.sandbox is not None:

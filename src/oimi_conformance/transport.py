@@ -107,7 +107,8 @@ class CassetteTransport:
 
         if self.replay_first:
             record = request_record(request, self.redactor)
-            response = self.library.find(request.exchange_id, record.method, record.url, record.request_body)
+            response = self.library.find(request.exchange_id, record.method, record.url, record.request_body,
+                                         record.request_headers)
             if response is not None:
                 return exchange_from(response, record)
             if self.live is None or self.replay:

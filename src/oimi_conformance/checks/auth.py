@@ -3,6 +3,7 @@ documented envelope, undocumented styles are treated as the profile says, and no
 
 from __future__ import annotations
 
+from .common import envelope_problems
 from .registry import CheckContext, check, every_case, has_tag
 
 SPEC = "oimi-api-reference.md#Authentication"
@@ -14,6 +15,7 @@ def documented_style_accepted(ctx: CheckContext) -> None:
     """Bearer on OpenAI routes; x-api-key + anthropic-version (and Bearer) on /v1/messages;
     x-goog-api-key and ?key= on Gemini routes."""
     status = ctx.exchange.status
+    _route_missing(ctx)
     if status is None or not 200 <= status < 300:
         ctx.fail(f"a valid key presented as {ctx.auth_label} was refused: HTTP {status} "
                  f"{ctx.exchange.body_text(160)!r}")
@@ -23,7 +25,12 @@ def documented_style_accepted(ctx: CheckContext) -> None:
        spec=f"{SPEC}; gateway-facts.md#Authentication", applies=has_tag("auth-negative"))
 def invalid_credential_refused(ctx: CheckContext) -> None:
     """Anything but a valid key must be refused with 401 (not 403, not 200, not 5xx)."""
+    source = _negative_source(ctx.auth_label)
+    if not ctx.profile.judges(source):
+        ctx.skip(f"{ctx.auth_label}: a rule of the {source} reference only; profile {ctx.profile.name} judges "
+                 f"the rules of {', '.join(ctx.profile.rule_sources)}")
     status = ctx.exchange.status
+    _route_missing(ctx)
     if status != 401:
         verdict = "accepted" if status and 200 <= status < 300 else "answered"
         ctx.fail(f"credential {ctx.auth_label!r} was {verdict} with HTTP {status}, expected 401")
@@ -54,3 +61,20 @@ def key_not_echoed(ctx: CheckContext) -> None:
         if exchange.key_echoes:
             ctx.fail(f"step {name}: the answer contains {', '.join(exchange.key_echoes)} presented by this run "
                      "(redacted in this report)")
+
+
+def _negative_source(label: str) -> str:
+    """Whose rule a negative credential is (specs/auth.yaml `source`): "official" unless it says otherwise."""
+    from ..plan import auth_spec
+
+    name = label.split(":", 1)[1] if label.startswith("negative:") else ""
+    return str(auth_spec()["negative"].get(name, {}).get("source", "official"))
+
+
+def _route_missing(ctx: CheckContext) -> None:
+    """A 404 in none of the family's error envelopes is the gateway's bare "no such route": the endpoint is
+    an unsupported capability of this gateway, and says nothing about how it treats credentials."""
+    exchange = ctx.exchange
+    if exchange.status == 404 and envelope_problems(exchange, ctx.profile.envelopes_for(ctx.case.family)):
+        ctx.skip(f"unsupported capability: {exchange.method} {exchange.url.split('?')[0]} answered HTTP 404 in no "
+                 f"error envelope ({exchange.body_text(80)!r}), a route this gateway does not have")

@@ -68,6 +68,9 @@ def body_schema(ctx: CheckContext) -> None:
 def error_envelope(ctx: CheckContext) -> None:
     """The reference documents {"error":{"message","type","code"}}; Claude and Gemini routes may use their
     own SDK's envelope where the profile allows it. Never HTML, never an empty body."""
+    if "undocumented-route" in ctx.case.tags and not ctx.profile.judges("oimi"):
+        ctx.skip(f"no protocol reference documents the error body of {ctx.case.title!r}; only the Oimi reference "
+                 f"does, and profile {ctx.profile.name} judges the rules of {', '.join(ctx.profile.rule_sources)}")
     accepted = ctx.profile.envelopes_for(ctx.case.family)
     for step in ctx.case.steps:
         exchange = ctx.exchanges.get(step.name)

@@ -17,7 +17,7 @@ from ..errors import UsageError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # The run options fuzzing takes from `oimi-conformance run` (flag -> help override)
 TARGET_FLAGS = ("--base-url", "--api-key", "--models", "--profile", "--expectations", "--timeout", "--max-requests",
-                "--report-dir", "--target-name", "--sandbox-deviation")
+                "--report-dir", "--target-name", "--sandbox-deviation", "--header", "--secret-header")
 
 
 def fuzz_dir() -> Path:
@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     target = Options(base_url=args.base_url, api_key=args.api_key, models=split_list(args.models),
                      profile=args.profile, expectations=args.expectations, timeout=args.timeout,
                      max_requests=args.max_requests, report_dir=args.report_dir, target=args.target_name,
-                     sandbox_deviations=list(args.sandbox_deviation or []))
+                     sandbox_deviations=list(args.sandbox_deviation or []), headers=list(args.header or []),
+                     secret_headers=list(args.secret_header or []))
     session = FuzzSession(target, fuzz_options(lambda name: getattr(args, name), args.max_requests, args.timeout))
     folder = fuzz_dir()
     # like `run`: JUnit XML and Allure results beside results.json (-- ARGS may override);

@@ -22,8 +22,9 @@ carrying an error; the failing check is named) or not probed (budget, --claimed-
 endpoint whose basic request the model refused), beside the gateway's own claim (supported_endpoint_types)
 and every disagreement between the two.
 
-Writes results.json, exchanges.json, matrix.json (schema specs/schemas/report/matrix.json) and matrix.md (a
-table for a pull-request comment) to --report-dir, and prints the table.
+Writes results.json, exchanges.json, matrix.json (schema specs/schemas/report/matrix.json), matrix.md (a
+table for a pull-request comment) and report.html (the page of `run`, matrix first) to --report-dir, and prints
+the table.
 
 Exit codes: 0 whatever the verdicts (a matrix is information: broken cells do not fail it; gate on
 `oimi-conformance run`), 2 usage error or unreachable target."""
@@ -74,10 +75,14 @@ def run_matrix(args: argparse.Namespace) -> int:
         record.meta["mode"] = "matrix"
         report_dir = Path(options.report_dir)
         record.write(report_dir)
+        from ..html_report import write_report
+
+        page = write_report(report_dir, record.as_dict(), record.exchanges)  # the matrix is its first section
         matrix = json.loads((report_dir / "matrix.json").read_text(encoding="utf-8"))
     if args.json:
         print(json.dumps(matrix, indent=1, ensure_ascii=False))
     else:
         print(matrix_text(matrix))
-        print(f"\nreport: {report_dir / 'matrix.md'}, {report_dir / 'matrix.json'}, {report_dir / 'results.json'}")
+        print(f"\nreport: {page}, {report_dir / 'matrix.md'}, {report_dir / 'matrix.json'}, "
+              f"{report_dir / 'results.json'}")
     return EXIT_OK

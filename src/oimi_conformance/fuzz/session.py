@@ -121,8 +121,8 @@ class FuzzSession:
         key = config.keys.get("main")
         if not key:
             raise UsageError("no API key: pass --api-key or set OIMI_API_KEY")
-        self.redactor = Redactor(config.keys.values())
-        self.context = FuzzContext(profile=config.profile, secrets=tuple(sorted(set(config.keys.values()))),
+        self.redactor = Redactor(config.secrets, config.headers.secret_names)
+        self.context = FuzzContext(profile=config.profile, secrets=tuple(sorted(set(config.secrets))),
                                    spend=self._try_spend)
         spec = spec_root() / "openapi.yaml"
         raw = _operations_of(spec)
@@ -133,7 +133,8 @@ class FuzzSession:
         self.models = self._pick_models(config, chosen)
         try:
             st_config = schemathesis.Config.from_dict(
-                schemathesis_config(Target(config.base_url, key, self.models), self.options, list(raw)))
+                schemathesis_config(Target(config.base_url, key, self.models, dict(config.headers.values)),
+                                    self.options, list(raw)))
         except ConfigError as exc:
             raise UsageError(f"schemathesis configuration: {self.redactor.text(str(exc))}") from None
         self.schema = schemathesis.openapi.from_path(str(spec), config=st_config)
@@ -172,7 +173,8 @@ class FuzzSession:
 
         url = api_root(config.base_url)
         try:
-            response = httpx.get(f"{url}/v1/models", headers={"Authorization": f"Bearer {config.keys['main']}"},
+            response = httpx.get(f"{url}/v1/models", headers={**config.headers.values,
+                                                              "Authorization": f"Bearer {config.keys['main']}"},
                                  timeout=self.options.timeout)
         except httpx.HTTPError as exc:
             raise UsageError(f"{self.redactor.url(config.base_url)} is unreachable: "
@@ -305,7 +307,7 @@ class FuzzSession:
         redactor = self.redactor
         presented = [p for p in _presented(response) if CANARY_KEY not in p]  # the canary is no secret
         if presented:
-            redactor = Redactor([*self.redactor.secrets, *presented])
+            redactor = Redactor([*self.redactor.secrets, *presented], self.redactor.secret_headers)
         leaks = redactor.leaks(response.content or b"")
         headers = {k: v for k, v in (request.headers or {}).items() if k.lower() != "x-schemathesis-testcaseid"}
         shown = redactor.headers(headers)
@@ -440,7 +442,7 @@ class FuzzSession:
                 record.meta.pop("counts", None)
                 record.models = earlier.get("models") or record.models
         written = record.write(report_dir)
-        guard_keys(report_dir, list(self.run_config.keys.values()) if self.run_config else [])
+        guard_keys(report_dir, list(self.run_config.secrets) if self.run_config else [])
         return written
 
     def summary(self) -> str:

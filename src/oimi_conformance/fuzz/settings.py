@@ -62,6 +62,7 @@ class Target:
     base_url: str
     key: str
     models: dict[str, str] = field(default_factory=dict)  # operationId -> model id
+    headers: dict[str, str] = field(default_factory=dict)  # --header: sent with every generated case
 
 
 def _dictionary_name(model: str) -> str:
@@ -134,4 +135,6 @@ def schemathesis_config(target: Target, options: FuzzOptions, operation_ids: lis
     }
     if dictionaries:
         config["dictionaries"] = dictionaries
+    if target.headers:  # schemathesis's own project-level headers: every case, the wrong-key probe included
+        config["headers"] = dict(target.headers)
     return config
