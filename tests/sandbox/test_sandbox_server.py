@@ -142,6 +142,9 @@ def test_new_api_is_the_default_mode_and_keeps_its_behaviours_under_switched_dev
         sandbox.set_deviations(["chat.stream.no-done"])
         assert sandbox.deviations == MODES["new-api"] | {"chat.stream.no-done"}
         ids = [m["id"] for m in httpx.get(f"{sandbox.base_url}/v1/models", headers=bearer()).json()["data"]]
-        assert "sandbox-omni-openai-compact" in ids  # the operator's compact alias, listed like any model
+        assert "sandbox-omni" in ids and "sandbox-omni-openai-compact" not in ids  # current new-api: no alias
+    with start_sandbox(SandboxConfig(deviations=frozenset({"responses.compact-suffix"}))) as older:
+        ids = [m["id"] for m in httpx.get(f"{older.base_url}/v1/models", headers=bearer()).json()["data"]]
+        assert "sandbox-omni-openai-compact" in ids  # older new-api: the operator's compact alias, listed
     with pytest.raises(ValueError, match="unknown sandbox mode"):
         SandboxConfig(mode="nosuch")
