@@ -20,7 +20,7 @@ from .cases import Case, load_cases
 from .checks import Check, CheckContext, CheckSkipped, select
 from .errors import ContractViolation, UsageError
 from .exchange import Exchange
-from .plan import CaseRun, ModelInfo, build_request, plan_runs
+from .plan import CaseRun, ModelInfo, build_request, never_issued_keys, plan_runs
 from .profile import Expectations, Profile
 from .redact import Redactor
 from .results import CheckResult, RunRecord
@@ -60,7 +60,7 @@ class Engine:
     def __init__(self, config: RunConfig, transport_factory: Callable[[Redactor, StreamLimits], Transport] | None
                  = None) -> None:
         self.config = config
-        self.redactor = Redactor(config.keys.values())
+        self.redactor = Redactor([*config.keys.values(), *never_issued_keys()])
         self.limits = StreamLimits(idle_timeout=config.timeout, total_timeout=config.timeout * 4)
         self.transport_factory = transport_factory or self._default_transport
         self.network_requests = 0
@@ -162,7 +162,8 @@ class Engine:
             if step.stream:
                 expect_stream = "json_array" if step.operation == "streamGenerateContent" and "alt=sse" not in url \
                     else "sse"
-            request = Request(f"{run.case.id}/{run.model or '-'}/{step.name}", method, url, headers, body,
+            request = Request(f"{run.case.id}/{'-' if run.model is None else run.model}/{step.name}", method, url,
+                              headers, body,
                               expect_stream, step.retry_429)
             exchange = await self._send(request)
             run.exchanges[step.name] = exchange
@@ -223,6 +224,14 @@ class Engine:
     # -- judge ------------------------------------------------------------------------------
 
     def judge_one(self, check: Check, run: CaseRun, facts: dict[str, Any]) -> CheckResult:
+        """One check on one case run; every string of the result is redacted (messages and violations
+        quote decoded answers, in which an escaped key is plain again)."""
+        result = self._judge_one(check, run, facts)
+        result.message = self.redactor.text(result.message)
+        result.violations = self.redactor.value(result.violations)
+        return result
+
+    def _judge_one(self, check: Check, run: CaseRun, facts: dict[str, Any]) -> CheckResult:
         case = run.case
         main = run.exchanges.get(case.steps[0].name)
         result = CheckResult(
@@ -274,6 +283,8 @@ class Engine:
         """Select checks, discover models, plan cases: every (check, case run) pair to judge.
         ``planner``: models -> case runs, instead of ``plan_runs`` (the capability matrix plans its own)."""
         self.checks = select(self.config.checks, self.config.exclude_checks)
+        if self.library is not None and self.replaying:
+            self.library.check_all()  # a tampered or broken cassette stops the run here, in one line
         with self._blocked():
             self.models = asyncio.run(self._with_transport(self.discover()))
         planned = planner(self.models) if planner else plan_runs(self.models, self.config.keys,
@@ -306,8 +317,8 @@ class Engine:
         for run in runs:
             if not run.exchanges or all(e.replayed for e in run.exchanges.values()):
                 continue
-            path = cassette_path(root, f"{run.case.id}/{run.model or '-'}/-")
-            write_cassette(path, list(run.exchanges.values()))
+            path = cassette_path(root, f"{run.case.id}/{'-' if run.model is None else run.model}/-")
+            write_cassette(path, list(run.exchanges.values()), run.model)
             if path.is_file():
                 written.append(path)
         meta = {"target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
@@ -321,7 +332,8 @@ class Engine:
         return written
 
     def record(self, results: list[CheckResult]) -> RunRecord:
-        exchanges = {e.id: e.as_dict() for run in self.runs for e in run.exchanges.values()}
+        # the exchanges were redacted as they were read; once more here, after every decoding step
+        exchanges = self.redactor.value({e.id: e.as_dict() for run in self.runs for e in run.exchanges.values()})
         meta = {
             "target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
             "profile": self.config.profile.name, "expectations": self.config.expectations.source,
@@ -398,7 +410,7 @@ def _event_json(event: Any) -> Any:
         return event.value
     try:
         return json.loads(event.data)
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, RecursionError, TypeError, AttributeError):
         return None
 
 

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from .stream_limits import StreamStop
 
 PREVIEW_BYTES = 4096  # what a report shows of a body; the cassette keeps it whole
+# A body bigger than this is kept in a temporary file, not in memory: a run's memory must not grow
+# with the number of big answers (judging reads it back, one at a time).
+SPILL_BYTES = 1 << 20
+_spill_dir: Path | None = None
+_parsed: tuple[str, Any] | None = None  # the last spilled body parsed: checks of one answer run together
+
+
+def _spill(data: bytes) -> Path:
+    global _spill_dir
+    if _spill_dir is None:
+        _spill_dir = Path(tempfile.mkdtemp(prefix="oimi-conformance-bodies-"))
+        atexit.register(shutil.rmtree, _spill_dir, True)
+    with tempfile.NamedTemporaryFile(dir=_spill_dir, delete=False, suffix=".body") as handle:
+        handle.write(data)
+    return Path(handle.name)
 
 
 @dataclass
@@ -40,6 +59,7 @@ class Exchange:
     replayed: bool = False
     key_echoes: list[str] = field(default_factory=list)  # which presented keys came back (before redaction)
     missing: str | None = None  # replay: the cassettes do not hold this request (says how to record it)
+    wire_bytes: int | None = None  # the body's size as received, before redaction (None: not known)
 
     @property
     def content_type(self) -> str:
@@ -49,13 +69,37 @@ class Exchange:
     def is_event_stream(self) -> bool:
         return self.content_type == "text/event-stream"
 
-    @cached_property
+    @property
     def json(self) -> Any:
-        """The body parsed as JSON, or None when it is not JSON."""
+        """The body parsed as JSON, or None when it is not JSON (or nests too deep to parse)."""
+        global _parsed
+        spilled = self.__dict__.get("_spilled")
+        if spilled is None and "_json" in self.__dict__:
+            return self.__dict__["_json"]
+        if spilled is not None and _parsed is not None and _parsed[0] == str(spilled):
+            return _parsed[1]
         try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            return None
+            value = json.loads(self.body)
+        except (ValueError, RecursionError, UnicodeDecodeError):
+            value = None
+        if spilled is None:
+            self.__dict__["_json"] = value
+        else:
+            _parsed = (str(spilled), value)
+        return value
+
+    @property
+    def body_size(self) -> int:
+        """Bytes of the (redacted) body held."""
+        return int(self.__dict__.get("_body_size", 0))
+
+    def body_head(self, limit: int) -> bytes:
+        """The first ``limit`` bytes of the body, without reading a spilled one whole."""
+        spilled = self.__dict__.get("_spilled")
+        if spilled is None:
+            return self.body[:limit]
+        with open(spilled, "rb") as handle:
+            return handle.read(limit)
 
     @cached_property
     def request_json(self) -> Any:
@@ -63,20 +107,42 @@ class Exchange:
             return None
         try:
             return json.loads(self.request_body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError, UnicodeDecodeError):
             return None
 
     def body_text(self, limit: int = PREVIEW_BYTES) -> str:
-        text = self.body[:limit].decode("utf-8", "replace")
-        return text + (f"\n... ({len(self.body) - limit} more bytes)" if len(self.body) > limit else "")
+        text = self.body_head(limit).decode("utf-8", "replace")
+        return text + (f"\n... ({self.body_size - limit} more bytes)" if self.body_size > limit else "")
 
     def as_dict(self, preview: int = PREVIEW_BYTES) -> dict[str, Any]:
         return {
             "id": self.id, "method": self.method, "url": self.url, "request_headers": self.request_headers,
             "request_body": (self.request_body or b"").decode("utf-8", "replace"),
             "status": self.status, "response_headers": self.response_headers,
-            "body": self.body_text(preview), "body_bytes": len(self.body), "events": len(self.events),
+            "body": self.body_text(preview),
+            "body_bytes": self.wire_bytes if self.wire_bytes is not None else self.body_size,
+            "events": len(self.events),
             "stop": self.stop.as_dict() if self.stop else None, "fault": self.fault,
             "first_byte_at": self.first_byte_at, "elapsed": round(self.elapsed, 4), "attempts": self.attempts,
             "replayed": self.replayed, "key_echoes": self.key_echoes, "missing": self.missing,
         }
+
+
+def _get_body(self: Exchange) -> bytes:
+    spilled = self.__dict__.get("_spilled")
+    if spilled is not None:
+        return Path(spilled).read_bytes()
+    return self.__dict__.get("_body", b"")  # type: ignore[no-any-return]
+
+
+def _set_body(self: Exchange, value: bytes) -> None:
+    self.__dict__.pop("_json", None)
+    self.__dict__["_body_size"] = len(value)
+    if len(value) > SPILL_BYTES:
+        self.__dict__["_spilled"], self.__dict__["_body"] = _spill(value), b""
+    else:
+        self.__dict__["_spilled"], self.__dict__["_body"] = None, value
+
+
+# ``body`` stays a dataclass field (constructors and callers unchanged), stored by this property
+Exchange.body = property(_get_body, _set_body)  # type: ignore[assignment,method-assign]

@@ -268,7 +268,7 @@ def _pretty(text: str) -> str:
     """A JSON body indented; anything else as it came."""
     try:
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except (ValueError, TypeError):
+    except (ValueError, RecursionError, TypeError):
         return text
 
 

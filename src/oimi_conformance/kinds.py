@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -70,13 +71,25 @@ def judge_json(kind: Kind, body: bytes | str | Any, *, parsed: bool = False) -> 
     if not parsed:
         try:
             value = json.loads(body)
+        except RecursionError:
+            return Verdict(kind.name, [_too_deep()])
         except (ValueError, UnicodeDecodeError) as exc:
             snippet = body[:120] if isinstance(body, (str, bytes)) else ""
+            if isinstance(snippet, bytes):  # shown as text, never as a Python b'...' literal
+                snippet = snippet.decode("utf-8", "replace")
             return Verdict(kind.name, [Violation("framing.invalid-json", f"body is not JSON ({exc}): {snippet!r}")])
     else:
         value = body
     assert kind.schema is not None
-    return Verdict(kind.name, default_store().get(kind.schema).violations(value), 1)
+    try:
+        return Verdict(kind.name, default_store().get(kind.schema).violations(value), 1)
+    except RecursionError:  # valid JSON, but nested deeper than the validator can walk
+        return Verdict(kind.name, [_too_deep()], 1)
+
+
+def _too_deep() -> Violation:
+    return Violation("framing.too-deep", "the body nests deeper than the harness can judge "
+                     f"(Python's limit is about {sys.getrecursionlimit()} levels); no real answer nests like this")
 
 
 def reader_for(framing: str) -> SSEReader | JSONArrayReader:

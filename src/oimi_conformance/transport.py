@@ -198,10 +198,17 @@ class LiveTransport:
             transcript = await read_stream(response.aiter_raw(), tee, limits, clock=self.clock)
         finally:
             await response.aclose()
-        exchange.key_echoes = self.redactor.leaks(raw_headers.encode() + b"\n" + bytes(tee.raw))
-        exchange.body = self.redactor.data(bytes(tee.raw))
-        exchange.events = transcript.items if tee.inner is not None else []
+        raw = bytes(tee.raw)
+        tee.raw = bytearray()  # one copy of a big body at a time
+        exchange.key_echoes = sorted({*self.redactor.leaks(raw_headers), *self.redactor.leaks(raw)})
+        exchange.wire_bytes = transcript.bytes_read  # what the gateway sent, before redaction shortened it
+        exchange.body = self.redactor.data(raw)
+        del raw
+        # events were parsed from the raw bytes: redacted again, after decoding
+        exchange.events = [self.redactor.event(e) for e in transcript.items] if tee.inner is not None else []
         exchange.stop = transcript.stop
+        if exchange.stop is not None and exchange.stop.detail:
+            exchange.stop.detail = self.redactor.text(exchange.stop.detail)
         exchange.first_byte_at = transcript.first_byte_at
         exchange.chunk_arrivals = transcript.chunk_arrivals
         exchange.elapsed = self.clock() - start
