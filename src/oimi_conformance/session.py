@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,8 +172,42 @@ def _has_cassettes(opts: Options) -> bool:
 
 
 def _recorded_run(opts: Options) -> dict[str, Any]:
+    """The recording's ``_run.json``, checked: a tampered or broken one is one line, never trusted."""
     root = _cassette_root(opts)
     if not root.is_dir():
         raise UsageError(f"no cassettes at {root}: record them first with `oimi-conformance run --record`")
     meta = root / "_run.json"
-    return json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
+    if not meta.is_file():
+        return {}
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise UsageError(f"cannot read {meta}: not a JSON object ({' '.join(str(exc).split())[:200]})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"cannot read {meta}: not a JSON object")
+    for name in ("base_url", "target", "profile", "expectations"):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            raise UsageError(f"{meta}: `{name}` must be a string")
+    for name in ("models", "key_roles"):
+        value = data.get(name)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)):
+            raise UsageError(f"{meta}: `{name}` must be a list of strings")
+    for name in ("profile", "expectations"):
+        if data.get(name) and not getattr(opts, name):  # an option given on the command line wins
+            data[name] = _confined(root, meta, name, data[name])
+    return data
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def _confined(root: Path, meta: Path, what: str, value: str) -> str:
+    """A profile or expectations named by a recording: a bare name (``specs/<what>s/``), or a ``.toml``
+    inside the cassette folder. Never any other file on disk: cassettes come from other people."""
+    if _NAME.fullmatch(value):
+        return value
+    path = (root / value).resolve()
+    if path.suffix != ".toml" or not path.is_relative_to(root.resolve()) or not path.is_file():
+        raise UsageError(f"{meta}: `{what}` {value[:80]!r} is neither a name nor a .toml file inside {root}; "
+                         f"refused (pass --{what} to choose one)")
+    return str(path)
