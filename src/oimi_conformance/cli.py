@@ -15,6 +15,7 @@ from pathlib import Path
 from . import __version__
 from .errors import HarnessError, UsageError
 from .kinds import get_kind, judge, kinds
+from .safe_text import terminal
 from .session import RUN_OPTIONS, options_from, split_list
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -202,13 +203,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except UsageError as exc:
-        print(f"oimi-conformance: error: {exc}", file=sys.stderr)
+        print(terminal(f"oimi-conformance: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         print(f"oimi-conformance: error: the --request file is not JSON: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except HarnessError as exc:  # never a traceback for a problem the harness understands
-        print(f"oimi-conformance: error: {exc}", file=sys.stderr)
+        print(terminal(f"oimi-conformance: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
 
 

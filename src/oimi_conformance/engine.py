@@ -24,6 +24,7 @@ from .plan import CaseRun, ModelInfo, build_request, never_issued_keys, plan_run
 from .profile import Expectations, Profile
 from .redact import Redactor
 from .results import CheckResult, RunRecord
+from .safe_text import clean_value, no_surrogates
 from .stream_limits import StreamLimits
 from .transport import LiveTransport, Request, Transport
 
@@ -198,7 +199,9 @@ class Engine:
         for item in data if isinstance(data, list) else []:
             if isinstance(item, dict) and isinstance(item.get("id"), str):
                 claims = item.get("supported_endpoint_types")
-                found.setdefault(item["id"], frozenset(claims) if isinstance(claims, list) else None)
+                # a lone surrogate cannot be sent nor written as UTF-8: it becomes U+FFFD
+                found.setdefault(no_surrogates(item["id"]), frozenset(c for c in claims if isinstance(c, str))
+                                 if isinstance(claims, list) else None)
         if self.config.models:
             return [ModelInfo(m, found.get(m)) for m in self.config.models]
         if exchange.status in (401, 403):
@@ -227,8 +230,8 @@ class Engine:
         """One check on one case run; every string of the result is redacted (messages and violations
         quote decoded answers, in which an escaped key is plain again)."""
         result = self._judge_one(check, run, facts)
-        result.message = self.redactor.text(result.message)
-        result.violations = self.redactor.value(result.violations)
+        result.message = self.redactor.text(no_surrogates(result.message))
+        result.violations = self.redactor.value(clean_value(result.violations))
         return result
 
     def _judge_one(self, check: Check, run: CaseRun, facts: dict[str, Any]) -> CheckResult:
@@ -333,7 +336,8 @@ class Engine:
 
     def record(self, results: list[CheckResult]) -> RunRecord:
         # the exchanges were redacted as they were read; once more here, after every decoding step
-        exchanges = self.redactor.value({e.id: e.as_dict() for run in self.runs for e in run.exchanges.values()})
+        exchanges = self.redactor.value(clean_value({e.id: e.as_dict() for run in self.runs
+                                                     for e in run.exchanges.values()}))
         meta = {
             "target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
             "profile": self.config.profile.name, "expectations": self.config.expectations.source,
