@@ -52,6 +52,9 @@ class RunConfig:
     cassette_dir: Path | None = None  # cassettes/<target>
     dry_run: bool = False  # plan only: send nothing but discovery's GET /v1/models (nothing at all given models)
     strict_expectations: bool = False  # a passing check that the expectations list as failing fails
+    max_models: int | None = None  # probe the first N listed models
+    max_duration: float | None = None  # seconds for the whole run; unfinished case runs are skipped as such
+    models_threshold: int | None = None  # above this many listed models, --models or --max-models is required
 
 
 class Engine:
@@ -84,6 +87,7 @@ class Engine:
         self.checks: list[Check] = []
         self.facts: dict[str, Any] = {}
         self.started = time.time()
+        self.clock_started = time.monotonic()
         self.exchanged = False
         self.tasks: dict[int, asyncio.Future[None]] = {}  # id(case run) -> its exchange, for runs sent `after` it
 
@@ -154,6 +158,9 @@ class Engine:
         for step in run.case.steps:
             if run.not_sent:
                 break
+            if self._remaining() == 0.0:
+                run.not_sent = self._unfinished()
+                break
             if not self._budget_left():
                 run.not_sent = f"request budget (--max-requests {self.config.max_requests}) exhausted"
                 break
@@ -185,7 +192,11 @@ class Engine:
         if listing is None:
             raise UsageError("specs/cases has no `models.list` case to discover models with")
         run = CaseRun(listing, None, None, "bearer")
-        await self._run_case(run)
+        try:
+            await asyncio.wait_for(self._run_case(run), self._remaining())
+        except asyncio.TimeoutError:
+            raise TargetUnreachable(f"no model list from {self.config.base_url} within --max-duration "
+                                    f"{self.config.max_duration:g}s") from None
         exchange = run.exchanges.get("main")
         if exchange is None or exchange.fault:
             fault = exchange.fault if exchange else "not sent"
@@ -210,12 +221,38 @@ class Engine:
         if not found:
             raise TargetUnreachable(f"GET /v1/models listed no models (HTTP {exchange.status}); "
                                     "name models with --models")
-        return [ModelInfo(m, c) for m, c in sorted(found.items())]
+        listed = sorted(found.items())
+        if self.config.max_models is not None:
+            listed = listed[: self.config.max_models]
+        elif self.config.models_threshold is not None and len(listed) > self.config.models_threshold:
+            # planning grows with models x cases: a gateway listing 200,000 models must not stall the run
+            raise UsageError(f"GET /v1/models listed {len(found)} models, more than the "
+                             f"{self.config.models_threshold} a run plans unasked: name them with --models, or "
+                             "pass --max-models N to probe the first N")
+        return [ModelInfo(m, c) for m, c in listed]
+
+    def _remaining(self) -> float | None:
+        """Seconds left of --max-duration (None: unbounded)."""
+        if self.config.max_duration is None:
+            return None
+        return max(0.0, self.clock_started + self.config.max_duration - time.monotonic())
 
     async def exchange_all(self, runs: list[CaseRun]) -> None:
         self.total = len(runs)
         self.tasks = {id(r): asyncio.ensure_future(self._run_case(r)) for r in runs}
-        await asyncio.gather(*self.tasks.values())
+        if not self.tasks:
+            return
+        _, pending = await asyncio.wait(self.tasks.values(), timeout=self._remaining())
+        if pending:  # --max-duration reached: stop what is in flight; it is reported unfinished
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            for run in runs:
+                if self.tasks[id(run)] in pending and not run.not_sent:
+                    run.not_sent = self._unfinished()
+
+    def _unfinished(self) -> str:
+        return f"unfinished: the run reached --max-duration {self.config.max_duration:g}s"
 
     def _refused(self, run: CaseRun) -> str | None:
         """Why ``run`` counts as refused by its model (a clean, documented 4xx), or None."""

@@ -112,6 +112,10 @@ def judge_items(kind: Kind, items: list[Any], stop: Any, request: dict[str, Any]
 
 def judge_stream(kind: Kind, body: bytes, request: dict[str, Any] | None = None) -> Verdict:
     """Judge a captured stream body: framed by the kind's reader, then judged by its grammar."""
+    if kind.framing == "sse" and body.lstrip()[:1] in (b"{", b"["):  # a JSON document, not an event stream
+        return Verdict(kind.name, [Violation("framing.not-a-stream", f"the body is a JSON document, not an event "
+                                             f"stream (text/event-stream) as {kind.name} is; judge it with the "
+                                             "kind of a non-streamed answer")])
     transcript = read_all(body, reader_for(kind.framing))
     return judge_items(kind, transcript.items, transcript.stop, request)
 

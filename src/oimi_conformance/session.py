@@ -14,6 +14,7 @@ from .engine import RunConfig
 from .errors import UsageError
 from .profile import load_expectations, load_profile
 
+MODELS_THRESHOLD = 500  # listed models planned without --models or --max-models (planning must stay bounded)
 REPLAY_URL = "http://replay.invalid"  # never contacted: replay blocks the network
 SANDBOX_KEYS = {"main": "sk-sandbox-valid", "no-quota": "sk-sandbox-noquota",
                 "rate-limited": "sk-sandbox-ratelimited", "restricted": "sk-sandbox-restricted"}
@@ -41,6 +42,8 @@ class Options:
     dry_run: bool = False  # print the plan; send nothing (but GET /v1/models when --models is not given)
     sdk: bool = False  # also run the official SDK checks (area sdk), live
     strict_expectations: bool = False  # a passing check the expectations file lists as failing fails the run
+    max_models: int | None = None  # take the first N models listed (a gateway may list 200,000)
+    max_duration: float | None = None  # seconds for the whole run; what does not fit is reported unfinished
 
 
 # The run's options, shared by `oimi-conformance run` and the pytest plugin: (flag, argparse/pytest kwargs).
@@ -54,6 +57,10 @@ RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--concurrency", {"type": int, "default": 8, "help": "exchanges in flight at once (default: 8)"}),
     ("--timeout", {"type": float, "default": 30.0, "help": "seconds of silence before a read fails (default 30)"}),
     ("--max-requests", {"type": int, "help": "hard budget of requests for the whole run"}),
+    ("--max-models", {"type": int, "help": "probe at most the first N models GET /v1/models lists (needed above "
+                                           f"{MODELS_THRESHOLD} when --models is not given)"}),
+    ("--max-duration", {"type": float, "help": "seconds for the whole run: what is not done by then is reported "
+                                               "unfinished (skipped), and the reports are written"}),
     ("--checks", {"help": "comma-separated check ids or globs (default: all)"}),
     ("--exclude-checks", {"help": "comma-separated check ids or globs to leave out"}),
     ("--cases", {"help": "comma-separated case ids or globs (default: all)"}),
@@ -91,6 +98,7 @@ def options_from(get: Any) -> Options:
         sandbox_deviations=list(get("sandbox_deviation") or []),
         record_mode=get("record_mode"), cassette_dir=get("cassette_dir"), dry_run=bool(_optional(get, "dry_run")),
         sdk=bool(_optional(get, "sdk")), strict_expectations=bool(_optional(get, "strict_expectations")),
+        max_models=_optional(get, "max_models"), max_duration=_optional(get, "max_duration"),
     )
 
 
@@ -119,6 +127,7 @@ class Target:
 
     def __enter__(self) -> RunConfig:
         opts = self.options
+        check_options(opts)  # before anything is started or sent
         keys: dict[str, str] = {}
         models = opts.models
         profile = opts.profile
@@ -154,12 +163,57 @@ class Target:
                          concurrency=opts.concurrency, timeout=opts.timeout, max_requests=opts.max_requests,
                          checks=opts.checks, exclude_checks=opts.exclude_checks, cases=opts.cases, target=target,
                          record_mode=opts.record_mode, cassette_dir=cassette_dir if opts.record_mode else None,
-                         dry_run=opts.dry_run, strict_expectations=opts.strict_expectations)
+                         dry_run=opts.dry_run, strict_expectations=opts.strict_expectations,
+                         max_models=opts.max_models, max_duration=opts.max_duration,
+                         models_threshold=MODELS_THRESHOLD)
 
     def __exit__(self, *exc: object) -> None:
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None
+
+
+def check_options(opts: Options) -> None:
+    """Every option a run cannot use is one line and exit 2, before anything is sent."""
+    for name, minimum in (("concurrency", 1), ("max_requests", 1), ("max_models", 1)):
+        value = getattr(opts, name, None)
+        if value is not None and value < minimum:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least {minimum}, got {value}")
+    for name in ("timeout", "max_duration"):
+        value = getattr(opts, name, None)
+        if value is not None and not value > 0:  # also NaN
+            raise UsageError(f"--{name.replace('_', '-')} must be a positive number of seconds, got {value}")
+    if opts.sandbox_deviations:
+        from .sandbox.deviations import DEVIATION_NAMES
+
+        unknown = sorted(set(opts.sandbox_deviations) - set(DEVIATION_NAMES))
+        if unknown:
+            raise UsageError(f"unknown sandbox deviation(s): {', '.join(unknown)}; "
+                             "see `oimi-conformance sandbox --list-deviations`")
+    if opts.cases:
+        import fnmatch
+
+        from .cases import load_cases
+
+        ids = [c.id for c in load_cases()]
+        unmatched = [p for p in opts.cases if not any(fnmatch.fnmatchcase(i, p) for i in ids)]
+        if unmatched:
+            raise UsageError(f"no case matches {', '.join(unmatched)}; the case ids are in specs/cases/*.yaml")
+    if not opts.dry_run and opts.report_dir:
+        check_report_dir(Path(opts.report_dir))
+
+
+def check_report_dir(report_dir: Path) -> None:
+    """The report folder can be written: found now, not after every request was sent."""
+    if report_dir.exists() and not report_dir.is_dir():
+        raise UsageError(f"--report-dir {report_dir} is a file, not a folder")
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        probe = report_dir / ".oimi-conformance-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--report-dir {report_dir} cannot be written: {exc.strerror or exc}") from None
 
 
 def _cassette_root(opts: Options) -> Path:

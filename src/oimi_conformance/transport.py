@@ -77,11 +77,20 @@ def _reader_for(content_type: str, status: int, expect_stream: str | None) -> An
     return None
 
 
+def sent_headers(request: Request) -> dict[str, str]:
+    """Every header the transport sends (the case's, plus what the transport adds), so the record and its
+    ``curl`` reproduce the request exactly: a JSON body without its content-type is form data to curl."""
+    headers = {"accept-encoding": "identity", **request.headers}
+    if request.body is not None and not any(k.lower() == "content-type" for k in headers):
+        headers["content-type"] = "application/json"
+    return headers
+
+
 def request_record(request: Request, redactor: Redactor, started: float = 0.0) -> Exchange:
     """The redacted record of a request, before any answer."""
     body = redactor.data(request.body) if request.body is not None else None
     return Exchange(id=request.exchange_id, method=request.method, url=redactor.url(request.url),
-                    request_headers=redactor.headers(request.headers), request_body=body, started=started)
+                    request_headers=redactor.headers(sent_headers(request)), request_body=body, started=started)
 
 
 class CassetteTransport:
@@ -151,13 +160,22 @@ class LiveTransport:
 
     async def send(self, request: Request) -> Exchange:
         attempts = 0
+        first = self.clock()
+        started = round(first - self.origin, 4)
         while True:
             attempts += 1
             exchange = await self._send_once(request)
             exchange.attempts = attempts
+            exchange.started = started
+            exchange.elapsed = self.clock() - first  # the whole exchange, retries and their waits included
             if exchange.status != 429 or not request.retry_429 or attempts > self.max_retries:
                 return exchange
-            await asyncio.sleep(self._retry_wait(exchange, attempts))
+            wait = self._retry_wait(exchange, attempts)
+            # a gateway's Retry-After never stretches an exchange past the run's own bound on it
+            budget = self.limits.total_timeout - (self.clock() - first)
+            if wait > budget:
+                return exchange
+            await asyncio.sleep(wait)
 
     def _retry_wait(self, exchange: Exchange, attempts: int) -> float:
         value = exchange.response_headers.get("retry-after", "")
@@ -165,13 +183,13 @@ class LiveTransport:
             wait = float(value)
         except ValueError:
             wait = 2.0 ** (attempts - 1)  # no usable Retry-After: back off 1, 2, 4 s
-        return max(0.0, min(wait, self.max_retry_wait))
+        if wait != wait:  # NaN
+            wait = 0.0
+        return max(0.0, min(wait, self.max_retry_wait, self.limits.idle_timeout))
 
     async def _send_once(self, request: Request) -> Exchange:
         exchange = self._record(request)
-        headers = {"accept-encoding": "identity", **request.headers}
-        if request.body is not None and not any(k.lower() == "content-type" for k in headers):
-            headers["content-type"] = "application/json"
+        headers = sent_headers(request)
         start = self.clock()
         self.requests_sent += 1
         http_request = self.client.build_request(request.method, request.url, headers=headers, content=request.body)
