@@ -244,9 +244,13 @@ class Engine:
             return
         _, pending = await asyncio.wait(self.tasks.values(), timeout=self._remaining())
         if pending:  # --max-duration reached: stop what is in flight; it is reported unfinished
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            stopping = set(pending)
+            for _ in range(20):  # asyncio.wait_for (3.11) can swallow a cancel that races a chunk: cancel again
+                for task in stopping:
+                    task.cancel()
+                _, stopping = await asyncio.wait(stopping, timeout=0.25)
+                if not stopping:
+                    break
             for run in runs:
                 if self.tasks[id(run)] in pending and not run.not_sent:
                     run.not_sent = self._unfinished()

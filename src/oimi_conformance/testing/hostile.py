@@ -117,7 +117,8 @@ class _Gateway:
             filler = b"a" * max(0, self.config.body_bytes - 200)
             return 200, json_type, (b'{"id":"c","object":"chat.completion","created":1,"model":"hostile-chat",'
                                     b'"choices":[{"index":0,"message":{"role":"assistant","content":"' + filler
-                                    + b'"},"finish_reason":"stop"}]}')
+                                    + b'"},"finish_reason":"stop"}],'
+                                    b'"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}')
         return 200, json_type, (b'{"id":"c","object":"chat.completion","created":1,"model":"hostile-chat","choices":'
                                 b'[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],'
                                 b'"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}')
