@@ -8,6 +8,7 @@ place, so no check and no report ever sees an httpx exception. 429 answers are r
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from .exchange import Exchange
+from .exchange import SPILL_BYTES, Exchange
 from .json_array import JSONArrayReader
 from .redact import Redactor
 from .sse import SSEReader
@@ -42,16 +43,25 @@ class Transport(Protocol):
 
 
 class _Tee:
-    """Keeps the raw bytes (up to a limit) while the framing reader parses them."""
+    """Keeps the raw bytes (up to a limit) while the framing reader parses them; past SPILL_BYTES they
+    wait on disk, so the exchanges in flight do not each hold a big body in memory."""
 
     def __init__(self, inner: Any, max_bytes: int) -> None:
         self.inner = inner
-        self.raw = bytearray()
+        self.kept: Any = tempfile.SpooledTemporaryFile(max_size=SPILL_BYTES)  # noqa: SIM115 - closed by take()
+        self.size = 0
         self.max_bytes = max_bytes
+
+    def take(self) -> bytes:
+        """Every byte kept, once; the buffer is released."""
+        self.kept.seek(0)
+        data: bytes = self.kept.read()
+        self.kept.close()
+        return data
 
     @property
     def bytes_fed(self) -> int:
-        return len(self.raw)
+        return self.size
 
     @property
     def truncated(self) -> bool:
@@ -62,7 +72,9 @@ class _Tee:
         return self.inner.pending_bytes if self.inner else 0
 
     def feed(self, chunk: bytes, arrival: float | None = None) -> list[Any]:
-        self.raw += chunk[: max(0, self.max_bytes - len(self.raw))]
+        keep = chunk[: max(0, self.max_bytes - self.size)]
+        self.kept.write(keep)
+        self.size += len(keep)
         return self.inner.feed(chunk, arrival) if self.inner else []
 
     def close(self) -> list[Any]:
@@ -216,8 +228,8 @@ class LiveTransport:
             transcript = await read_stream(response.aiter_raw(), tee, limits, clock=self.clock)
         finally:
             await response.aclose()
-        raw = bytes(tee.raw)
-        tee.raw = bytearray()  # one copy of a big body at a time
+        # from here to the spill of the redacted body nothing awaits: one big body in memory at a time
+        raw = tee.take()
         exchange.key_echoes = sorted({*self.redactor.leaks(raw_headers), *self.redactor.leaks(raw)})
         exchange.wire_bytes = transcript.bytes_read  # what the gateway sent, before redaction shortened it
         exchange.body = self.redactor.data(raw)
