@@ -93,3 +93,16 @@ def test_a_retry_wait_never_exceeds_the_timeout():
     assert transport._retry_wait(answer, 1) == 0.2
     answer.response_headers["retry-after"] = "nan"
     assert transport._retry_wait(answer, 1) == 0.0
+
+
+def test_the_events_of_a_big_stream_are_read_again_from_disk_with_their_arrival_times():
+    from oimi_conformance.sse import SSEReader
+
+    body = b"".join(b'data: {"n":%d}\n\n' % n for n in range(100_000))
+    events = [e for n, e in enumerate(SSEReader().feed(body, 0.0))]
+    timed = [type(e)(e.data, e.event, e.id, e.retry, e.index, e.offset, n / 1000) for n, e in enumerate(events)]
+    exchange = Exchange("c/m/main", "POST", "http://h/", {}, None, body=body, events=timed)
+    assert exchange.__dict__["_events"] == [] and exchange.event_count == 100_000  # not held in memory
+    again = exchange.events
+    assert [e.data for e in again[:3]] == ['{"n":0}', '{"n":1}', '{"n":2}']
+    assert again[-1].arrival == timed[-1].arrival and exchange.as_dict()["events"] == 100_000

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import json
 import shutil
 import tempfile
+from array import array
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .stream_limits import StreamStop
+from .stream_limits import StreamStop, read_all
 
 PREVIEW_BYTES = 4096  # what a report shows of a body; the cassette keeps it whole
 # A body bigger than this is kept in a temporary file, not in memory: a run's memory must not grow
@@ -19,6 +21,7 @@ PREVIEW_BYTES = 4096  # what a report shows of a body; the cassette keeps it who
 SPILL_BYTES = 1 << 20
 _spill_dir: Path | None = None
 _parsed: tuple[str, Any] | None = None  # the last spilled body parsed: checks of one answer run together
+_reparsed: tuple[str, list[Any]] | None = None  # the events of the last spilled stream read again
 
 
 def _spill(data: bytes) -> Path:
@@ -89,6 +92,10 @@ class Exchange:
         return value
 
     @property
+    def event_count(self) -> int:
+        return int(self.__dict__.get("_event_count", 0))
+
+    @property
     def body_size(self) -> int:
         """Bytes of the (redacted) body held."""
         return int(self.__dict__.get("_body_size", 0))
@@ -121,7 +128,7 @@ class Exchange:
             "status": self.status, "response_headers": self.response_headers,
             "body": self.body_text(preview),
             "body_bytes": self.wire_bytes if self.wire_bytes is not None else self.body_size,
-            "events": len(self.events),
+            "events": self.event_count,
             "stop": self.stop.as_dict() if self.stop else None, "fault": self.fault,
             "first_byte_at": self.first_byte_at, "elapsed": round(self.elapsed, 4), "attempts": self.attempts,
             "replayed": self.replayed, "key_echoes": self.key_echoes, "missing": self.missing,
@@ -144,5 +151,40 @@ def _set_body(self: Exchange, value: bytes) -> None:
         self.__dict__["_spilled"], self.__dict__["_body"] = None, value
 
 
-# ``body`` stays a dataclass field (constructors and callers unchanged), stored by this property
+def _get_events(self: Exchange) -> list[Any]:
+    """The events; those of a spilled stream are read again from its body, with their arrival times."""
+    global _reparsed
+    arrivals = self.__dict__.get("_arrivals")
+    if arrivals is None:
+        return self.__dict__.get("_events", [])  # type: ignore[no-any-return]
+    spilled = str(self.__dict__.get("_spilled"))
+    if _reparsed is not None and _reparsed[0] == spilled:
+        return _reparsed[1]
+    from .json_array import JSONArrayReader
+    from .sse import SSEReader
+
+    reader: Any = SSEReader() if self.__dict__["_framing"] == "sse" else JSONArrayReader()
+    events = read_all(self.body, reader).items  # what stopped the stream, if anything, is in ``stop`` already
+    if len(events) == len(arrivals):
+        events = [dataclasses.replace(e, arrival=a) for e, a in zip(events, arrivals, strict=True)]
+    _reparsed = (spilled, events)
+    return events
+
+
+def _set_events(self: Exchange, events: list[Any]) -> None:
+    self.__dict__["_event_count"] = len(events)
+    if events and self.__dict__.get("_spilled") is not None:
+        # a big stream: only its arrival times stay in memory, the events are parsed again when judged
+        from .sse import SSEEvent
+
+        self.__dict__["_arrivals"] = array("d", (e.arrival for e in events))
+        self.__dict__["_framing"] = "sse" if isinstance(events[0], SSEEvent) else "json_array"
+        self.__dict__["_events"] = []
+    else:
+        self.__dict__["_arrivals"] = None
+        self.__dict__["_events"] = events
+
+
+# ``body`` and ``events`` stay dataclass fields (constructors and callers unchanged), stored by these properties
 Exchange.body = property(_get_body, _set_body)  # type: ignore[assignment,method-assign]
+Exchange.events = property(_get_events, _set_events)  # type: ignore[assignment,method-assign]
