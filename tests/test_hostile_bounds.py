@@ -99,7 +99,7 @@ def test_the_events_of_a_big_stream_are_read_again_from_disk_with_their_arrival_
     from oimi_conformance.sse import SSEReader
 
     body = b"".join(b'data: {"n":%d}\n\n' % n for n in range(100_000))
-    events = [e for n, e in enumerate(SSEReader().feed(body, 0.0))]
+    events = SSEReader().feed(body, 0.0)
     timed = [type(e)(e.data, e.event, e.id, e.retry, e.index, e.offset, n / 1000) for n, e in enumerate(events)]
     exchange = Exchange("c/m/main", "POST", "http://h/", {}, None, body=body, events=timed)
     assert exchange.__dict__["_events"] == [] and exchange.event_count == 100_000  # not held in memory
