@@ -34,7 +34,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError("validate needs --kind KIND (see --list-kinds)")
     get_kind(args.kind)
     body = _read_input(args.file)
-    request = json.loads(_read_input(args.request)) if args.request else None
+    try:
+        request = json.loads(_read_input(args.request)) if args.request else None
+    except (ValueError, RecursionError) as exc:
+        raise UsageError(f"the --request file is not JSON: {exc}") from None
     verdict = judge(args.kind, body, request)
     if args.json:
         print(json.dumps(verdict.as_dict(), indent=2))
@@ -230,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(terminal(f"oimi-conformance: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        print(f"oimi-conformance: error: the --request file is not JSON: {exc}", file=sys.stderr)
+        print(terminal(f"oimi-conformance: error: a file is not the JSON expected: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except HarnessError as exc:  # never a traceback for a problem the harness understands
         print(terminal(f"oimi-conformance: error: {exc}"), file=sys.stderr)
