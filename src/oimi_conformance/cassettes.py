@@ -132,14 +132,16 @@ Entry = tuple[tuple[str, str, str, bytes], dict[str, Any], str]
 
 
 class CassetteLibrary:
-    """The cassettes of one target folder, loaded on demand, matched by request. Only the few loaded
-    last are kept, so a replay's memory does not grow with the number of cassettes."""
+    """The cassettes of one target folder, loaded on demand, matched by request. Only those loaded last,
+    up to KEEP_BYTES of bodies, are kept, so a replay's memory does not grow with the number of cassettes."""
 
-    KEEP = 4
+    KEEP_BYTES = 64 * 1024 * 1024
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._loaded: OrderedDict[Path, list[Entry]] = OrderedDict()
+        self._sizes: dict[Path, int] = {}
+        self._total = 0
 
     def exists(self) -> bool:
         return self.root.is_dir() and any(self.root.rglob("*.yaml"))
@@ -148,7 +150,7 @@ class CassetteLibrary:
         """Read every cassette once, before anything is judged: a broken one stops the run in one line."""
         paths = sorted(self.root.rglob("*.yaml")) if self.root.is_dir() else []
         for path in paths:
-            load_interactions(path)
+            self._load(path)
         return len(paths)
 
     def _load(self, path: Path) -> list[Entry]:
@@ -161,8 +163,11 @@ class CassetteLibrary:
                 entries.append((match_key(request["method"], request["uri"], request["body"]), response,
                                 request["uri"]))
         self._loaded[path] = entries
-        while len(self._loaded) > self.KEEP:
-            self._loaded.popitem(last=False)
+        self._sizes[path] = sum(len(e[1]["body"]) + len(e[0][3]) for e in entries)
+        self._total += self._sizes[path]
+        while len(self._loaded) > 1 and self._total > self.KEEP_BYTES:
+            evicted, _ = self._loaded.popitem(last=False)
+            self._total -= self._sizes.pop(evicted)
         return entries
 
     def find(self, exchange_id: str, method: str, url: str, body: bytes | None) -> dict[str, Any] | None:
