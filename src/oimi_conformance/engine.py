@@ -219,8 +219,10 @@ class Engine:
             raise TargetUnreachable(f"the key was refused when listing models (HTTP {exchange.status}); "
                                     "pass a valid --api-key, or name models with --models")
         if not found:
-            raise TargetUnreachable(f"GET /v1/models listed no models (HTTP {exchange.status}); "
-                                    "name models with --models")
+            unreadable = exchange.json is None and exchange.body_size > 0  # not JSON, cut, or nested too deep
+            raise TargetUnreachable(f"GET /v1/models listed no models (HTTP {exchange.status}"
+                                    + (f", a body of {exchange.body_size} bytes that is not JSON the harness can "
+                                       "read" if unreadable else "") + "); name models with --models")
         listed = sorted(found.items())
         if self.config.max_models is not None:
             listed = listed[: self.config.max_models]
@@ -357,12 +359,15 @@ class Engine:
         if self.config.record_mode == "all" and root.is_dir():
             for stale in root.rglob("*.yaml"):  # "all" re-records the target: no cassette of a removed case stays
                 stale.unlink()
-        written = []
+        written, failed = [], []
         for run in runs:
             if not run.exchanges or all(e.replayed for e in run.exchanges.values()):
                 continue
             path = cassette_path(root, f"{run.case.id}/{'-' if run.model is None else run.model}/-")
-            write_cassette(path, list(run.exchanges.values()), run.model)
+            try:
+                write_cassette(path, list(run.exchanges.values()), run.model)
+            except OSError as exc:  # one cassette that cannot be written must not stop the others, nor the guard
+                failed.append(f"{path}: {exc.strerror or exc}")
             if path.is_file():
                 written.append(path)
         meta = {"target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
@@ -372,7 +377,9 @@ class Engine:
                 "key_roles": sorted(self.config.keys), "harness_version": __version__}
         root.mkdir(parents=True, exist_ok=True)
         (root / "_run.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-        guard([*written, root / "_run.json"], list(self.config.keys.values()))
+        guard([*written, root / "_run.json"], self.redactor.secrets)
+        if failed:
+            raise UsageError(f"could not write {len(failed)} cassette(s): {'; '.join(failed[:3])}")
         return written
 
     def record(self, results: list[CheckResult]) -> RunRecord:
