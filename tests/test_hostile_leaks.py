@@ -44,7 +44,8 @@ def test_every_encoding_of_every_presented_key_stays_out_of_everything_written(t
     report = tmp_path / "report"
     with start_hostile(HostileConfig(mode="echo-key")) as hostile:
         code = main(["run", "--base-url", hostile.base_url, "--api-key", KEY, "--models", "hostile-chat",
-                     "--cases", "chat.basic,chat.stream,auth.chat.wrong-key,models.list", "--report-dir",
+                     "--cases", "chat.basic,chat.stream,auth.*wrong-key*,models.list*,gemini.stream.*,messages.stream",
+                     "--report-dir",
                      str(report), "--record", "--cassette-dir", str(tmp_path / "cassettes")])
     out, err = capfd.readouterr()
     assert code == 1
@@ -123,3 +124,17 @@ def test_the_guard_keeps_a_clean_cassette(tmp_path):
     path.write_text("interactions: []\nversion: 1\n")
     guard([path], [KEY])
     assert path.exists()
+
+
+def test_the_fuzz_report_holds_no_form_of_the_key(tmp_path, capfd, monkeypatch):
+    monkeypatch.setenv("OIMI_CONFORMANCE_ALLURE", "1")
+    with start_hostile(HostileConfig(mode="echo-key")) as hostile:
+        code = main(["fuzz", "--base-url", hostile.base_url, "--api-key", KEY, "--models", "hostile-chat",
+                     "--operations", "createChatCompletion", "--max-examples", "2", "--report-dir", str(tmp_path)])
+    out, err = capfd.readouterr()
+    assert code == 1  # findings: the refusals echo the key
+    _assert_no_form((out + err).encode(), "terminal")
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "results.json" for p in written)
+    for path in written:
+        _assert_no_form(path.read_bytes(), str(path))
