@@ -144,6 +144,9 @@ def _get_body(self: Exchange) -> bytes:
 
 def _set_body(self: Exchange, value: bytes) -> None:
     self.__dict__.pop("_json", None)
+    previous = self.__dict__.get("_spilled")
+    if previous is not None:
+        previous.unlink(missing_ok=True)
     self.__dict__["_body_size"] = len(value)
     if len(value) > SPILL_BYTES:
         self.__dict__["_spilled"], self.__dict__["_body"] = _spill(value), b""
