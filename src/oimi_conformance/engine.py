@@ -170,9 +170,9 @@ class Engine:
             if step.stream:
                 expect_stream = "json_array" if step.operation == "streamGenerateContent" and "alt=sse" not in url \
                     else "sse"
-            request = Request(f"{run.case.id}/{'-' if run.model is None else run.model}/{step.name}", method, url,
-                              headers, body,
-                              expect_stream, step.retry_429)
+            model = "-" if run.model is None else run.model  # "" is a model id too, not "no model"
+            request = Request(f"{run.case.id}/{model}/{step.name}", method, url, headers, body, expect_stream,
+                              step.retry_429)
             exchange = await self._send(request)
             run.exchanges[step.name] = exchange
             earlier[step.name] = exchange.json
