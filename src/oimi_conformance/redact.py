@@ -43,8 +43,9 @@ def secret_forms(secret: str) -> list[bytes]:
     JSON-escaped, base64 at any alignment (standard and URL-safe), hex in either case."""
     raw = secret.encode()
     forms = {raw, quote(secret, safe="").encode(), secret.replace("/", "\\/").encode(),
-             "".join(f"%{b:02X}" for b in raw).encode(), "".join(f"%{b:02x}" for b in raw).encode(),
-             raw.hex().encode(), raw.hex().upper().encode(), *_b64_inner(raw)}
+             "".join(f"%{b:02X}" for b in raw).encode(), "".join(f"%{b:02x}" for b in raw).encode()}
+    if len(raw) >= 8:  # the base64 of a shorter one is too short to tell from any base64 (an embedding)
+        forms |= {raw.hex().encode(), raw.hex().upper().encode(), *_b64_inner(raw)}
     return [f for f in forms if len(f) >= 4]
 
 
