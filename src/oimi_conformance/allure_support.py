@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .safe_text import no_surrogates
+
 FAMILY_TITLE = {"openai": "OpenAI-compatible", "anthropic": "Claude Messages", "gemini": "Gemini"}
 SEVERITY = {"error": "critical", "warning": "normal"}
 TRANSCRIPT_EVENTS = 2000  # events listed in one transcript; the rest are counted
@@ -60,12 +62,15 @@ def describe(check: Any, case_run: Any, result: Any, redactor: Any, cache: dict[
         lines.append(f"- finding: {result.message}")
     if result.expected_reason:
         lines.append(f"- known deviation: {result.expected_reason}")
-    allure.dynamic.description("\n".join(lines))
+    allure.dynamic.description(no_surrogates("\n".join(lines)))
     for step, exchange in case_run.exchanges.items():
         if exchange.id not in cache:
             events = exchange.events or (_replayed_events(exchange) if exchange.replayed else [])
-            cache[exchange.id] = (json.dumps(exchange.as_dict(), indent=2, ensure_ascii=False), len(events),
-                                  transcript(exchange, redactor, events) if events or exchange.stop else None)
+            # redacted as it was read, and again after this decoding; no lone surrogate reaches Allure's files
+            text = transcript(exchange, redactor, events) if events or exchange.stop else None
+            cache[exchange.id] = (redactor.text(no_surrogates(json.dumps(exchange.as_dict(), indent=2,
+                                                                         ensure_ascii=False))),
+                                  len(events), no_surrogates(text) if text is not None else None)
         body, count, text = cache[exchange.id]
         allure.attach(body, name=f"exchange {step}: {exchange.method} {exchange.status or 'no answer'} (redacted)",
                       attachment_type=allure.attachment_type.JSON)

@@ -15,19 +15,23 @@ to keep one that still holds a key given to the run.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+import re
 import socket
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from vcr.request import Request as VcrRequest
-from vcr.serialize import deserialize, serialize
-from vcr.serializers import yamlserializer
+from vcr.serializers import compat, yamlserializer
 
-from .errors import HarnessError, UsageError
+from .cassette_yaml import CassetteError, load_interactions, load_yaml
+from .errors import HarnessError
 from .exchange import Exchange
-from .redact import REDACTED, SECRET_QUERY, secret_forms
+from .redact import REDACTED, SECRET_QUERY, Redactor
 
 RECORD_MODES = ("once", "new_episodes", "all", "none")  # vcrpy's modes, with vcrpy's meanings
 
@@ -36,14 +40,35 @@ class CassetteLeak(HarnessError):
     """A cassette still holds a key given to the run: it was deleted, and the run must fail loudly."""
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9@][A-Za-z0-9._@-]{0,99}")
+
+
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in name) or "_"
+    return "".join(c if (c.isalnum() and c.isascii()) or c in "-_.@" else "_" for c in name) or "_"
+
+
+def _stem(model: str | None) -> str:
+    """A file name for a model id: the id itself when it is plain and short, else a readable prefix and
+    a hash of the whole id (safe on every file system, at most ~80 characters, never two ids on one file)."""
+    if model is None:
+        return "_"
+    if _PLAIN.fullmatch(model) and model not in ("-", "_"):
+        return model
+    digest = hashlib.sha256(model.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{_safe(model)[:60].lstrip('.')}~{digest}"
+
+
+def split_exchange_id(exchange_id: str) -> tuple[str, str | None]:
+    """``case/model/step`` -> (case, model); the model may itself hold ``/``; ``-`` is no model."""
+    head = exchange_id.rsplit("/", 1)[0]
+    case, _, model = head.partition("/")
+    return case, None if model == "-" else model
 
 
 def cassette_path(root: Path, exchange_id: str) -> Path:
     """``case/model/step`` -> ``<root>/<case>/<model>.yaml``."""
-    case, model, _step = exchange_id.split("/", 2)
-    return root / _safe(case) / f"{_safe(model if model != '-' else '_')}.yaml"
+    case, model = split_exchange_id(exchange_id)
+    return root / _stem(case) / f"{_stem(model)}.yaml"
 
 
 def match_key(method: str, url: str, body: bytes | None) -> tuple[str, str, str, bytes]:
@@ -64,24 +89,38 @@ def _response_dict(exchange: Exchange) -> dict[str, Any]:
             "body": {"string": exchange.body}}
 
 
-def write_cassette(path: Path, exchanges: list[Exchange]) -> None:
-    """Write the (already redacted) exchanges of one case run; faulted exchanges are not recorded."""
+def write_cassette(path: Path, exchanges: list[Exchange], model: str | None = None) -> None:
+    """Write the (already redacted) exchanges of one case run; faulted exchanges are not recorded.
+    The model id is kept whole in the first line, a comment (the file name may be shortened)."""
     kept = [e for e in exchanges if e.status is not None and not e.replayed]
     if not kept:
         return
     requests = [VcrRequest(e.method, e.url, e.request_body or b"", dict(e.request_headers)) for e in kept]
-    data = serialize({"requests": requests, "responses": [_response_dict(e) for e in kept]}, yamlserializer)
+    data = {"version": 1, "interactions": [
+        {"request": compat.convert_to_unicode(r._to_dict()), "response": compat.convert_to_unicode(_response_dict(e))}
+        for r, e in zip(requests, kept, strict=True)]}
+    text = yamlserializer.serialize(data)
+    if model is not None:  # a comment, so that any vcrpy reads the file as before; JSON-escaped, one line
+        text = f"# model: {json.dumps(model)}\n" + text
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(data, encoding="utf-8")
+    path.write_text(text, encoding="utf-8", errors="backslashreplace")
 
 
 def guard(paths: list[Path], secrets: list[str]) -> None:
-    """Re-read what was written; delete any cassette holding a run's key and raise (the key is not named)."""
+    """Re-read what was written; delete any cassette holding a run's key and raise (the key is not named).
+    A key is looked for in the file's bytes in every encoding, and again in every string YAML decodes
+    (escapes, folded lines, ``!!binary``)."""
+    redactor = Redactor(secrets)
     leaked = []
-    forms = [f for s in secrets if s for f in secret_forms(s)]
     for path in paths:
-        data = path.read_bytes()
-        if any(form in data for form in forms):
+        found = redactor.leaks(path.read_bytes())
+        if not found:
+            try:
+                found = redactor.leaks_in(load_yaml(path) if path.suffix == ".yaml" else
+                                          json.loads(path.read_text(encoding="utf-8")))
+            except (CassetteError, ValueError):
+                found = []
+        if found:
             path.unlink()
             leaked.append(str(path))
     if leaked:
@@ -91,31 +130,48 @@ def guard(paths: list[Path], secrets: list[str]) -> None:
 
 # -- reading ----------------------------------------------------------------------------------------
 
+Entry = tuple[tuple[str, str, str, bytes], dict[str, Any], dict[str, str]]  # match key, response, request headers
+
+
 class CassetteLibrary:
-    """The cassettes of one target folder, loaded on demand, matched by request."""
+    """The cassettes of one target folder, loaded on demand, matched by request. Only those loaded last,
+    up to KEEP_BYTES of bodies, are kept, so a replay's memory does not grow with the number of cassettes."""
+
+    KEEP_BYTES = 64 * 1024 * 1024
 
     def __init__(self, root: Path, match_headers: frozenset[str] = frozenset()) -> None:
         self.root = root
-        self.match_headers = match_headers  # lower-case names of the run's extra headers
-        self._loaded: dict[Path, list[tuple[tuple[str, str, str, bytes], dict[str, Any], dict[str, str]]]] = {}
+        self.match_headers = match_headers  # lower-case names of the run's extra headers (--header)
+        self._loaded: OrderedDict[Path, list[Entry]] = OrderedDict()
+        self._sizes: dict[Path, int] = {}
+        self._total = 0
 
     def exists(self) -> bool:
         return self.root.is_dir() and any(self.root.rglob("*.yaml"))
 
-    def _load(self, path: Path) -> list[tuple[tuple[str, str, str, bytes], dict[str, Any], dict[str, str]]]:
-        if path not in self._loaded:
-            entries = []
-            if path.is_file():
-                try:
-                    requests, responses, *_ = deserialize(path.read_text(encoding="utf-8"), yamlserializer)
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise UsageError(f"cannot read cassette {path}: {exc}") from exc
-                for request, response in zip(requests, responses, strict=False):
-                    body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
-                    headers = {str(k).lower(): _one(v) for k, v in (request.headers or {}).items()}
-                    entries.append((match_key(request.method, request.uri, body), response, headers))
-            self._loaded[path] = entries
-        return self._loaded[path]
+    def check_all(self) -> int:
+        """Read every cassette once, before anything is judged: a broken one stops the run in one line."""
+        paths = sorted(self.root.rglob("*.yaml")) if self.root.is_dir() else []
+        for path in paths:
+            self._load(path)
+        return len(paths)
+
+    def _load(self, path: Path) -> list[Entry]:
+        if path in self._loaded:
+            self._loaded.move_to_end(path)
+            return self._loaded[path]
+        entries = []
+        if path.is_file():
+            for request, response in load_interactions(path):
+                headers = {str(k).lower(): str(v) for k, v in (request.get("headers") or {}).items()}
+                entries.append((match_key(request["method"], request["uri"], request["body"]), response, headers))
+        self._loaded[path] = entries
+        self._sizes[path] = sum(len(e[1]["body"]) + len(e[0][3]) for e in entries)
+        self._total += self._sizes[path]
+        while len(self._loaded) > 1 and self._total > self.KEEP_BYTES:
+            evicted, _ = self._loaded.popitem(last=False)
+            self._total -= self._sizes.pop(evicted)
+        return entries
 
     def find(self, exchange_id: str, method: str, url: str, body: bytes | None,
              headers: dict[str, str] | None = None) -> dict[str, Any] | None:
@@ -127,18 +183,11 @@ class CassetteLibrary:
         return None
 
 
-def _one(value: Any) -> str:
-    """vcrpy keeps a header as a string or a list of strings."""
-    return str(value[-1] if isinstance(value, list) and value else value)
-
-
 def exchange_from(response: dict[str, Any], exchange: Exchange) -> Exchange:
-    """Fill a (redacted) request record with a recorded response."""
-    exchange.status = int(response["status"]["code"])
-    exchange.response_headers = {k.lower(): (v[-1] if isinstance(v, list) else v)
-                                 for k, v in (response.get("headers") or {}).items()}
-    body = response.get("body", {}).get("string", b"")
-    exchange.body = body if isinstance(body, bytes) else body.encode("utf-8")
+    """Fill a (redacted) request record with a recorded response (as ``load_interactions`` gives it)."""
+    exchange.status = response["status"]
+    exchange.response_headers = {k.lower(): v for k, v in response["headers"].items()}
+    exchange.body = response["body"]
     exchange.replayed = True
     return exchange
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from . import __version__
 from .errors import HarnessError, UsageError
 from .kinds import get_kind, judge, kinds
+from .safe_text import terminal
 from .session import RUN_OPTIONS, options_from, split_list
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -33,7 +34,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError("validate needs --kind KIND (see --list-kinds)")
     get_kind(args.kind)
     body = _read_input(args.file)
-    request = json.loads(_read_input(args.request)) if args.request else None
+    try:
+        request = json.loads(_read_input(args.request)) if args.request else None
+    except (ValueError, RecursionError) as exc:
+        raise UsageError(f"the --request file is not JSON: {exc}") from None
     verdict = judge(args.kind, body, request)
     if args.json:
         print(json.dumps(verdict.as_dict(), indent=2))
@@ -42,7 +46,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     else:
         print(f"{len(verdict.violations)} violation(s) of {args.kind}:")
         for v in verdict.violations:
-            print(f"  {v}")
+            print(terminal(f"  {v}"))
     return EXIT_OK if verdict.ok else EXIT_FAILED
 
 
@@ -50,9 +54,15 @@ def _read_input(name: str) -> bytes:
     if name == "-":
         return sys.stdin.buffer.read()
     path = Path(name)
-    if not path.is_file():
+    if path.is_dir():
+        raise UsageError(f"{name} is a folder; give the file holding the body (or - for standard input)")
+    if not path.exists():
         raise UsageError(f"no such file: {name}")
-    return path.read_bytes()
+    try:  # a regular file, /dev/null or a pipe (/dev/fd/N from process substitution) alike
+        with path.open("rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
 def _suites_dir() -> Path:
@@ -111,11 +121,29 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
                                latency_s=args.latency_ms / 1000,
                                extra_models=args.extra_models)
     except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(str(exc).split(". Allowed")[0] + "; see `oimi-conformance sandbox --list-deviations`"
+                         ) from None
+    if not 0 < args.port <= 65535:
+        raise UsageError(f"--port must be from 1 to 65535, got {args.port}")
+    _check_port_free(args.port)  # before saying where it serves
     print(f"sandbox gateway ({args.mode}) on http://127.0.0.1:{args.port} (key sk-sandbox-valid); Ctrl-C stops it",
           flush=True)
-    serve_forever(config, port=args.port)
+    try:
+        serve_forever(config, port=args.port)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}") from None
     return EXIT_OK
+
+
+def _check_port_free(port: int) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise UsageError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc} (choose another --port)"
+                             ) from None
 
 
 def _cmd_checks(args: argparse.Namespace) -> int:
@@ -207,14 +235,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except UsageError as exc:
-        print(f"oimi-conformance: error: {exc}", file=sys.stderr)
+        print(terminal(f"oimi-conformance: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        print(f"oimi-conformance: error: the --request file is not JSON: {exc}", file=sys.stderr)
+        print(terminal(f"oimi-conformance: error: a file is not the JSON expected: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except HarnessError as exc:  # never a traceback for a problem the harness understands
-        print(f"oimi-conformance: error: {exc}", file=sys.stderr)
+        print(terminal(f"oimi-conformance: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader of the output went away (`| head`): nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,11 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from .results import CheckResult
+from .safe_text import terminal
 
 BODY_PREVIEW = 1200
 
 
 def format_failure(result: CheckResult, exchange: dict[str, Any] | None) -> str:
+    """The diagnosis, fit for a terminal: whatever the gateway sent is shown, never obeyed."""
+    return terminal(_format_failure(result, exchange))
+
+
+def _format_failure(result: CheckResult, exchange: dict[str, Any] | None) -> str:
     lines = [
         f"{result.check_id}: {result.title}",
         f"  case:     {result.case_id} ({result.operation}{', stream' if result.stream else ''})",

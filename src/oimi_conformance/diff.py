@@ -24,11 +24,35 @@ def load_results(path: str | Path) -> dict[str, Any]:
         p = p / "results.json"
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read results from {path}: {exc}") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise UsageError(f"cannot read results from {path}: {exc}") from None
     if not isinstance(data, dict) or "results" not in data:
         raise UsageError(f"{path} is not a results.json of oimi-conformance")
+    _check_shape(data, path)
     return data
+
+
+_RESULT_FIELDS = {"check_id": str, "case_id": str, "outcome": str}
+
+
+def _check_shape(data: dict[str, Any], path: str | Path) -> None:
+    """What the comparison reads, checked, so a malformed file is one line, not a KeyError."""
+    if not isinstance(data["results"], list):
+        raise UsageError(f"{path}: `results` must be a list")
+    for n, row in enumerate(data["results"]):
+        if not isinstance(row, dict):
+            raise UsageError(f"{path}: results[{n}] must be an object")
+        for name, kind in _RESULT_FIELDS.items():
+            if not isinstance(row.get(name), kind):
+                raise UsageError(f"{path}: results[{n}] lacks the string `{name}`")
+        for name in ("model", "capability", "message"):
+            if row.get(name) is not None and not isinstance(row[name], str):
+                raise UsageError(f"{path}: results[{n}].{name} must be a string")
+        row.setdefault("message", "")
+        row.setdefault("capability", "")
+    models = data.get("models", [])
+    if not isinstance(models, list) or not all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in models):
+        raise UsageError(f"{path}: `models` must be a list of objects with a string `id`")
 
 
 @dataclass

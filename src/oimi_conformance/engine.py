@@ -21,10 +21,11 @@ from .checks import Check, CheckContext, CheckSkipped, select
 from .errors import ContractViolation, UsageError
 from .exchange import Exchange
 from .headers import ExtraHeaders
-from .plan import CaseRun, ModelInfo, build_request, plan_runs
+from .plan import CaseRun, ModelInfo, build_request, never_issued_keys, plan_runs
 from .profile import Expectations, Profile
 from .redact import Redactor
 from .results import UNSUPPORTED, CheckResult, RunRecord
+from .safe_text import clean_value, no_surrogates
 from .stream_limits import StreamLimits
 from .transport import LiveTransport, Request, Transport
 
@@ -57,6 +58,9 @@ class RunConfig:
     excuse_claimed_refusals: bool = False
     headers: ExtraHeaders = field(default_factory=ExtraHeaders)  # --header / OIMI_HEADERS / profile [headers]
     shard: tuple[int, int] | None = None  # --shard K/N: (K, N)
+    max_models: int | None = None  # probe the first N listed models
+    max_duration: float | None = None  # seconds for the whole run; unfinished case runs are skipped as such
+    models_threshold: int | None = None  # above this many listed models, --models or --max-models is required
 
     @property
     def secrets(self) -> list[str]:
@@ -71,7 +75,7 @@ class Engine:
     def __init__(self, config: RunConfig, transport_factory: Callable[[Redactor, StreamLimits], Transport] | None
                  = None) -> None:
         self.config = config
-        self.redactor = Redactor(config.secrets, config.headers.secret_names)
+        self.redactor = Redactor([*config.secrets, *never_issued_keys()], config.headers.secret_names)
         self.limits = StreamLimits(idle_timeout=config.timeout, total_timeout=config.timeout * 4)
         self.transport_factory = transport_factory or self._default_transport
         self.network_requests = 0
@@ -94,6 +98,7 @@ class Engine:
         self.checks: list[Check] = []
         self.facts: dict[str, Any] = {}
         self.started = time.time()
+        self.clock_started = time.monotonic()
         self.exchanged = False
         self.tasks: dict[int, asyncio.Future[None]] = {}  # id(case run) -> its exchange, for runs sent `after` it
 
@@ -164,6 +169,9 @@ class Engine:
         for step in run.case.steps:
             if run.not_sent:
                 break
+            if self._remaining() == 0.0:
+                run.not_sent = self._unfinished()
+                break
             if not self._budget_left():
                 run.not_sent = f"request budget (--max-requests {self.config.max_requests}) exhausted"
                 break
@@ -174,8 +182,9 @@ class Engine:
             if step.stream:
                 expect_stream = "json_array" if step.operation == "streamGenerateContent" and "alt=sse" not in url \
                     else "sse"
-            request = Request(f"{run.case.id}/{run.model or '-'}/{step.name}", method, url, headers, body,
-                              expect_stream, step.retry_429)
+            model = "-" if run.model is None else run.model  # "" is a model id too, not "no model"
+            request = Request(f"{run.case.id}/{model}/{step.name}", method, url, headers, body, expect_stream,
+                              step.retry_429)
             exchange = await self._send(request)
             run.exchanges[step.name] = exchange
             earlier[step.name] = exchange.json
@@ -195,7 +204,11 @@ class Engine:
         if listing is None:
             raise UsageError("specs/cases has no `models.list` case to discover models with")
         run = CaseRun(listing, None, None, "bearer")
-        await self._run_case(run)
+        try:
+            await asyncio.wait_for(self._run_case(run), self._remaining())
+        except asyncio.TimeoutError:
+            raise TargetUnreachable(f"no model list from {self.config.base_url} within --max-duration "
+                                    f"{self.config.max_duration:g}s") from None
         exchange = run.exchanges.get("main")
         if exchange is None or exchange.fault:
             fault = exchange.fault if exchange else "not sent"
@@ -209,7 +222,9 @@ class Engine:
         for item in data if isinstance(data, list) else []:
             if isinstance(item, dict) and isinstance(item.get("id"), str):
                 claims = item.get("supported_endpoint_types")
-                found.setdefault(item["id"], frozenset(claims) if isinstance(claims, list) else None)
+                # a lone surrogate cannot be sent nor written as UTF-8: it becomes U+FFFD
+                found.setdefault(no_surrogates(item["id"]), frozenset(c for c in claims if isinstance(c, str))
+                                 if isinstance(claims, list) else None)
         found = fold_compact_aliases(found)
         if self.config.models:
             return [ModelInfo(m, found.get(m)) for m in self.config.models]
@@ -217,14 +232,46 @@ class Engine:
             raise TargetUnreachable(f"the key was refused when listing models (HTTP {exchange.status}); "
                                     "pass a valid --api-key, or name models with --models")
         if not found:
-            raise TargetUnreachable(f"GET /v1/models listed no models (HTTP {exchange.status}); "
-                                    "name models with --models")
-        return [ModelInfo(m, c) for m, c in sorted(found.items())]
+            unreadable = exchange.json is None and exchange.body_size > 0  # not JSON, cut, or nested too deep
+            raise TargetUnreachable(f"GET /v1/models listed no models (HTTP {exchange.status}"
+                                    + (f", a body of {exchange.body_size} bytes that is not JSON the harness can "
+                                       "read" if unreadable else "") + "); name models with --models")
+        listed = sorted(found.items())
+        if self.config.max_models is not None:
+            listed = listed[: self.config.max_models]
+        elif self.config.models_threshold is not None and len(listed) > self.config.models_threshold:
+            # planning grows with models x cases: a gateway listing 200,000 models must not stall the run
+            raise UsageError(f"GET /v1/models listed {len(found)} models, more than the "
+                             f"{self.config.models_threshold} a run plans unasked: name them with --models, or "
+                             "pass --max-models N to probe the first N")
+        return [ModelInfo(m, c) for m, c in listed]
+
+    def _remaining(self) -> float | None:
+        """Seconds left of --max-duration (None: unbounded)."""
+        if self.config.max_duration is None:
+            return None
+        return max(0.0, self.clock_started + self.config.max_duration - time.monotonic())
 
     async def exchange_all(self, runs: list[CaseRun]) -> None:
         self.total = len(runs)
         self.tasks = {id(r): asyncio.ensure_future(self._run_case(r)) for r in runs}
-        await asyncio.gather(*self.tasks.values())
+        if not self.tasks:
+            return
+        _, pending = await asyncio.wait(self.tasks.values(), timeout=self._remaining())
+        if pending:  # --max-duration reached: stop what is in flight; it is reported unfinished
+            stopping = set(pending)
+            for _ in range(20):  # asyncio.wait_for (3.11) can swallow a cancel that races a chunk: cancel again
+                for task in stopping:
+                    task.cancel()
+                _, stopping = await asyncio.wait(stopping, timeout=0.25)
+                if not stopping:
+                    break
+            for run in runs:
+                if self.tasks[id(run)] in pending and not run.not_sent:
+                    run.not_sent = self._unfinished()
+
+    def _unfinished(self) -> str:
+        return f"unfinished: the run reached --max-duration {self.config.max_duration:g}s"
 
     def _refused(self, run: CaseRun) -> str | None:
         """Why ``run`` counts as refused by its model (a clean, documented 4xx), or None."""
@@ -236,6 +283,14 @@ class Engine:
     # -- judge ------------------------------------------------------------------------------
 
     def judge_one(self, check: Check, run: CaseRun, facts: dict[str, Any]) -> CheckResult:
+        """One check on one case run; every string of the result is redacted (messages and violations
+        quote decoded answers, in which an escaped key is plain again)."""
+        result = self._judge_one(check, run, facts)
+        result.message = self.redactor.text(no_surrogates(result.message))
+        result.violations = self.redactor.value(clean_value(result.violations))
+        return result
+
+    def _judge_one(self, check: Check, run: CaseRun, facts: dict[str, Any]) -> CheckResult:
         case = run.case
         main = run.exchanges.get(case.steps[0].name)
         result = CheckResult(
@@ -288,6 +343,8 @@ class Engine:
         """Select checks, discover models, plan cases: every (check, case run) pair to judge.
         ``planner``: models -> case runs, instead of ``plan_runs`` (the capability matrix plans its own)."""
         self.checks = select(self.config.checks, self.config.exclude_checks)
+        if self.library is not None and self.replaying:
+            self.library.check_all()  # a tampered or broken cassette stops the run here, in one line
         with self._blocked():
             self.models = asyncio.run(self._with_transport(self.discover()))
         planned = planner(self.models) if planner else plan_runs(self.models, self.config.keys,
@@ -321,12 +378,15 @@ class Engine:
         if self.config.record_mode == "all" and root.is_dir():
             for stale in root.rglob("*.yaml"):  # "all" re-records the target: no cassette of a removed case stays
                 stale.unlink()
-        written = []
+        written, failed = [], []
         for run in runs:
             if not run.exchanges or all(e.replayed for e in run.exchanges.values()):
                 continue
-            path = cassette_path(root, f"{run.case.id}/{run.model or '-'}/-")
-            write_cassette(path, list(run.exchanges.values()))
+            path = cassette_path(root, f"{run.case.id}/{'-' if run.model is None else run.model}/-")
+            try:
+                write_cassette(path, list(run.exchanges.values()), run.model)
+            except OSError as exc:  # one cassette that cannot be written must not stop the others, nor the guard
+                failed.append(f"{path}: {exc.strerror or exc}")
             if path.is_file():
                 written.append(path)
         meta = {"target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
@@ -338,11 +398,15 @@ class Engine:
             meta.update(headers=self.config.headers.redacted(), secret_headers=sorted(self.config.headers.secret_names))
         root.mkdir(parents=True, exist_ok=True)
         (root / "_run.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-        guard([*written, root / "_run.json"], self.config.secrets)
+        guard([*written, root / "_run.json"], self.redactor.secrets)
+        if failed:
+            raise UsageError(f"could not write {len(failed)} cassette(s): {'; '.join(failed[:3])}")
         return written
 
     def record(self, results: list[CheckResult]) -> RunRecord:
-        exchanges = {e.id: e.as_dict() for run in self.runs for e in run.exchanges.values()}
+        # the exchanges were redacted as they were read; once more here, after every decoding step
+        exchanges = self.redactor.value(clean_value({e.id: e.as_dict() for run in self.runs
+                                                     for e in run.exchanges.values()}))
         meta = {
             "target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
             "profile": self.config.profile.name, "expectations": self.config.expectations.source,
@@ -447,7 +511,7 @@ def _event_json(event: Any) -> Any:
         return event.value
     try:
         return json.loads(event.data)
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, RecursionError, TypeError, AttributeError):
         return None
 
 

@@ -171,7 +171,7 @@ class StreamJudge:
             return
         try:
             data = json.loads(data_text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             self._report([Violation(
                 "framing.invalid-json", f"event data is not JSON ({exc.msg} at char {exc.pos}): "
                 f"{data_text[:120]!r}", f"/events/{index}", grammar.file)])

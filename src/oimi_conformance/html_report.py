@@ -268,7 +268,7 @@ def _pretty(text: str) -> str:
     """A JSON body indented; anything else as it came."""
     try:
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except (ValueError, TypeError):
+    except (ValueError, RecursionError, TypeError):
         return text
 
 
@@ -549,5 +549,5 @@ def write_report(report_dir: Path, results: dict[str, Any] | None = None,
         exchanges = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     page = render(results, exchanges, build_matrix(results))
     out = report_dir / REPORT_NAME
-    out.write_text(page, encoding="utf-8")
+    out.write_text(page, encoding="utf-8", errors="replace")  # a lone surrogate from a gateway: U+FFFD, not 0 bytes
     return out

@@ -205,7 +205,7 @@ class JSONArrayReader:
         self._state = _AFTER
         try:
             value = json.loads(raw, parse_constant=_reject_constant)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             pos = getattr(exc, "pos", None)
             offset = self._start + (len(raw[:pos].encode("utf-8")) if pos is not None else 0)
             msg = getattr(exc, "msg", str(exc))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -71,13 +72,25 @@ def judge_json(kind: Kind, body: bytes | str | Any, *, parsed: bool = False) -> 
     if not parsed:
         try:
             value = json.loads(body)
+        except RecursionError:
+            return Verdict(kind.name, [_too_deep()])
         except (ValueError, UnicodeDecodeError) as exc:
             snippet = body[:120] if isinstance(body, (str, bytes)) else ""
+            if isinstance(snippet, bytes):  # shown as text, never as a Python b'...' literal
+                snippet = snippet.decode("utf-8", "replace")
             return Verdict(kind.name, [Violation("framing.invalid-json", f"body is not JSON ({exc}): {snippet!r}")])
     else:
         value = body
     assert kind.schema is not None
-    return Verdict(kind.name, default_store().get(kind.schema).violations(value), 1)
+    try:
+        return Verdict(kind.name, default_store().get(kind.schema).violations(value), 1)
+    except RecursionError:  # valid JSON, but nested deeper than the validator can walk
+        return Verdict(kind.name, [_too_deep()], 1)
+
+
+def _too_deep() -> Violation:
+    return Violation("framing.too-deep", "the body nests deeper than the harness can judge "
+                     f"(Python's limit is about {sys.getrecursionlimit()} levels); no real answer nests like this")
 
 
 def reader_for(framing: str) -> SSEReader | JSONArrayReader:
@@ -100,6 +113,10 @@ def judge_items(kind: Kind, items: list[Any], stop: Any, request: dict[str, Any]
 
 def judge_stream(kind: Kind, body: bytes, request: dict[str, Any] | None = None) -> Verdict:
     """Judge a captured stream body: framed by the kind's reader, then judged by its grammar."""
+    if kind.framing == "sse" and body.lstrip()[:1] in (b"{", b"["):  # a JSON document, not an event stream
+        return Verdict(kind.name, [Violation("framing.not-a-stream", f"the body is a JSON document, not an event "
+                                             f"stream (text/event-stream) as {kind.name} is; judge it with the "
+                                             "kind of a non-streamed answer")])
     transcript = read_all(body, reader_for(kind.framing))
     return judge_items(kind, transcript.items, transcript.stop, request)
 

@@ -20,6 +20,7 @@ from .capabilities import CAPABILITIES, REQUIRES, VERDICTS, capability_verdicts,
 from .cases import Case, probe_cases
 from .errors import UsageError
 from .plan import CLAIM_OF_ENDPOINT, CaseRun, ModelInfo, build_request, plan_runs
+from .safe_text import markdown, terminal
 
 MATRIX_VERSION = 1
 SYMBOL = {"supported": "✅", "unsupported": "➖", "broken": "❌", "not probed": "⬜"}  # noqa: RUF001
@@ -254,12 +255,12 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
              "|---|" + ":-:|" * len(caps)]
     for model in matrix["models"]:
         row = matrix["cells"][model]
-        lines.append(f"| {model} | " + " | ".join(
+        lines.append(f"| {markdown(model)} | " + " | ".join(
             SYMBOL[row[c]["verdict"]] + ("*" if row[c]["agrees"] is False else "") for c in caps) + " |")
     for title, items in _lists(matrix):
         if items:
             lines += ["", f"<details><summary>{len(items)} {title}</summary>", ""]
-            lines += [f"- {item}" for item in _capped(items)]
+            lines += [f"- {markdown(item)}" for item in _capped(items)]
             lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
 
@@ -267,7 +268,7 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
 def matrix_text(matrix: dict[str, Any]) -> str:
     """The terminal's table: fixed width, ASCII marks."""
     caps = matrix["capabilities"]
-    width = max([len(m) for m in matrix["models"]] + [5])
+    width = min(60, max([len(terminal(m)) for m in matrix["models"]] + [5]))
     legend = ", ".join(f"{TEXT_SYMBOL[v]} {v} {matrix['counts'][v]}" for v in VERDICTS)
     lines = [f"capability matrix of {matrix.get('target') or 'the target'}: {_headline(matrix)}",
              f"{legend}; * the gateway's claim disagrees", "",
@@ -275,8 +276,8 @@ def matrix_text(matrix: dict[str, Any]) -> str:
     for model in matrix["models"]:
         row = matrix["cells"][model]
         marks = [TEXT_SYMBOL[row[c]["verdict"]] + ("*" if row[c]["agrees"] is False else "") for c in caps]
-        lines.append(f"{model:<{width}} " + " ".join(f"{m:>6}" for m in marks))
+        lines.append(f"{terminal(model):<{width}} " + " ".join(f"{m:>6}" for m in marks))
     for title, items in _lists(matrix):
         if items:
-            lines += ["", f"{title}:"] + [f"  {item}" for item in _capped(items)]
+            lines += ["", f"{title}:"] + [f"  {terminal(item)}" for item in _capped(items)]
     return "\n".join(lines)

@@ -31,6 +31,12 @@ def auth_spec() -> dict[str, Any]:
     return load_data("auth.yaml")
 
 
+def never_issued_keys() -> list[str]:
+    """Keys the harness itself presents though nobody issued them (``wrong-key``): echoing one is the
+    same leak as echoing the real key, so they are redacted and looked for like it."""
+    return [str(n["key"]) for n in auth_spec().get("negative", {}).values() if isinstance(n, dict) and n.get("key")]
+
+
 @dataclass
 class ModelInfo:
     id: str

@@ -22,6 +22,7 @@ from . import allure_support as _allure
 from .errors import ContractViolation, HarnessError, TransportFault, UsageError
 from .kinds import Verdict, judge
 from .results import CheckResult, summary_table
+from .safe_text import terminal
 
 
 class Conforms(Protocol):
@@ -147,7 +148,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         run.engine.runs = [r for r in run.engine.runs if id(r) in run.selected]
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         for line in plan_lines(run.engine, matrix=False):
-            (reporter.write_line if reporter is not None else print)(line)
+            (reporter.write_line if reporter is not None else print)(terminal(line))
         pytest.exit("dry run: the plan above, nothing sent", returncode=0)
 
 
@@ -167,7 +168,7 @@ def oimi_result(request: pytest.FixtureRequest, oimi_item: Any) -> CheckResult:
     if allure:
         request.node.stash[_ALLURE_ITEM] = (check, case_run, result, run.engine.redactor)
     if result.outcome == "error":
-        raise TransportFault(result.message)
+        raise TransportFault(terminal(result.message))
     return result
 
 
@@ -188,9 +189,9 @@ def assert_check(result: CheckResult, exchanges: dict[str, Any] | None = None) -
     from .diagnosis import format_failure
 
     if result.outcome == "skipped":
-        pytest.skip(result.message)
+        pytest.skip(terminal(result.message))
     if result.outcome == "xfailed":
-        pytest.xfail(f"known deviation: {result.expected_reason} ({result.message})")
+        pytest.xfail(terminal(f"known deviation: {result.expected_reason} ({result.message})"))
     if result.outcome == "failed":
         pytest.fail(format_failure(result, (exchanges or {}).get(result.exchange or "")), pytrace=False)
 
@@ -215,9 +216,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_sep("=", "oimi-conformance")
-        reporter.write_line(f"target {record.meta['target']} ({record.meta['base_url']}), profile "
-                            f"{record.meta['profile']}: {record.meta['requests']} requests, "
-                            f"tokens {json.dumps(record.meta['tokens'])}")
+        reporter.write_line(terminal(f"target {record.meta['target']} ({record.meta['base_url']}), profile "
+                                     f"{record.meta['profile']}: {record.meta['requests']} requests, "
+                                     f"tokens {json.dumps(record.meta['tokens'])}"))
         for line in summary_table(record).splitlines():
             reporter.write_line(line)
         reporter.write_line(f"results: {path}; capability matrix: {path.parent / 'matrix.md'}")

@@ -67,11 +67,13 @@ class RunRecord:
     def write_matrix(self, report_dir: Path) -> dict[str, Any]:
         """matrix.json and matrix.md beside results.json: the capability matrix of this run's probe cases."""
         from .matrix import build_matrix, matrix_markdown
+        from .safe_text import clean_value
 
         matrix = build_matrix(self.as_dict())
-        (report_dir / "matrix.json").write_text(json.dumps(matrix, indent=1, ensure_ascii=False) + "\n",
+        # a gateway's text may hold lone surrogates, which UTF-8 cannot: they become U+FFFD, never an error
+        (report_dir / "matrix.json").write_text(json.dumps(clean_value(matrix), indent=1, ensure_ascii=False) + "\n",
                                                 encoding="utf-8")
-        (report_dir / "matrix.md").write_text(matrix_markdown(matrix), encoding="utf-8")
+        (report_dir / "matrix.md").write_text(matrix_markdown(clean_value(matrix)), encoding="utf-8")
         return matrix
 
 

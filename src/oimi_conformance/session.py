@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from .headers import collect as collect_headers
 from .profile import load_expectations, load_profile
 from .shard import parse_shard
 
+MODELS_THRESHOLD = 500  # listed models planned without --models or --max-models (planning must stay bounded)
 REPLAY_URL = "http://replay.invalid"  # never contacted: replay blocks the network
 SANDBOX_KEYS = {"main": "sk-sandbox-valid", "no-quota": "sk-sandbox-noquota",
                 "rate-limited": "sk-sandbox-ratelimited", "restricted": "sk-sandbox-restricted"}
@@ -46,6 +48,8 @@ class Options:
     headers: list[str] = field(default_factory=list)  # --header 'Name: value', repeatable
     secret_headers: list[str] = field(default_factory=list)  # --secret-header NAME: redacted like a key
     shard: str | None = None  # --shard K/N: this job's share of the exchanges (shard.py)
+    max_models: int | None = None  # take the first N models listed (a gateway may list 200,000)
+    max_duration: float | None = None  # seconds for the whole run; what does not fit is reported unfinished
 
 
 # The run's options, shared by `oimi-conformance run` and the pytest plugin: (flag, argparse/pytest kwargs).
@@ -59,6 +63,10 @@ RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--concurrency", {"type": int, "default": 8, "help": "exchanges in flight at once (default: 8)"}),
     ("--timeout", {"type": float, "default": 30.0, "help": "seconds of silence before a read fails (default 30)"}),
     ("--max-requests", {"type": int, "help": "hard budget of requests for the whole run"}),
+    ("--max-models", {"type": int, "help": "probe at most the first N models GET /v1/models lists (needed above "
+                                           f"{MODELS_THRESHOLD} when --models is not given)"}),
+    ("--max-duration", {"type": float, "help": "seconds for the whole run: what is not done by then is reported "
+                                               "unfinished (skipped), and the reports are written"}),
     ("--checks", {"help": "comma-separated check ids or globs (default: all)"}),
     ("--exclude-checks", {"help": "comma-separated check ids or globs to leave out"}),
     ("--cases", {"help": "comma-separated case ids or globs (default: all)"}),
@@ -110,6 +118,7 @@ def options_from(get: Any) -> Options:
         sdk=bool(_optional(get, "sdk")), strict_expectations=bool(_optional(get, "strict_expectations")),
         headers=list(_optional(get, "header") or []), secret_headers=list(_optional(get, "secret_header") or []),
         shard=_optional(get, "shard"),
+        max_models=_optional(get, "max_models"), max_duration=_optional(get, "max_duration"),
     )
 
 
@@ -138,6 +147,7 @@ class Target:
 
     def __enter__(self) -> RunConfig:
         opts = self.options
+        check_options(opts)  # before anything is started or sent
         keys: dict[str, str] = {}
         models = opts.models
         profile = opts.profile
@@ -183,12 +193,57 @@ class Target:
                          checks=opts.checks, exclude_checks=opts.exclude_checks, cases=opts.cases, target=target,
                          record_mode=opts.record_mode, cassette_dir=cassette_dir if opts.record_mode else None,
                          dry_run=opts.dry_run, strict_expectations=opts.strict_expectations,
-                         shard=parse_shard(opts.shard))
+                         shard=parse_shard(opts.shard),
+                         max_models=opts.max_models, max_duration=opts.max_duration,
+                         models_threshold=MODELS_THRESHOLD)
 
     def __exit__(self, *exc: object) -> None:
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None
+
+
+def check_options(opts: Options) -> None:
+    """Every option a run cannot use is one line and exit 2, before anything is sent."""
+    for name, minimum in (("concurrency", 1), ("max_requests", 1), ("max_models", 1)):
+        value = getattr(opts, name, None)
+        if value is not None and value < minimum:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least {minimum}, got {value}")
+    for name in ("timeout", "max_duration"):
+        value = getattr(opts, name, None)
+        if value is not None and not value > 0:  # also NaN
+            raise UsageError(f"--{name.replace('_', '-')} must be a positive number of seconds, got {value}")
+    if opts.sandbox_deviations:
+        from .sandbox.deviations import DEVIATION_NAMES
+
+        unknown = sorted(set(opts.sandbox_deviations) - set(DEVIATION_NAMES))
+        if unknown:
+            raise UsageError(f"unknown sandbox deviation(s): {', '.join(unknown)}; "
+                             "see `oimi-conformance sandbox --list-deviations`")
+    if opts.cases:
+        import fnmatch
+
+        from .cases import load_cases
+
+        ids = [c.id for c in load_cases()]
+        unmatched = [p for p in opts.cases if not any(fnmatch.fnmatchcase(i, p) for i in ids)]
+        if unmatched:
+            raise UsageError(f"no case matches {', '.join(unmatched)}; the case ids are in specs/cases/*.yaml")
+    if not opts.dry_run and opts.report_dir:
+        check_report_dir(Path(opts.report_dir))
+
+
+def check_report_dir(report_dir: Path) -> None:
+    """The report folder can be written: found now, not after every request was sent."""
+    if report_dir.exists() and not report_dir.is_dir():
+        raise UsageError(f"--report-dir {report_dir} is a file, not a folder")
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        probe = report_dir / ".oimi-conformance-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--report-dir {report_dir} cannot be written: {exc.strerror or exc}") from None
 
 
 def _cassette_root(opts: Options) -> Path:
@@ -201,8 +256,44 @@ def _has_cassettes(opts: Options) -> bool:
 
 
 def _recorded_run(opts: Options) -> dict[str, Any]:
+    """The recording's ``_run.json``, checked: a tampered or broken one is one line, never trusted."""
     root = _cassette_root(opts)
     if not root.is_dir():
         raise UsageError(f"no cassettes at {root}: record them first with `oimi-conformance run --record`")
     meta = root / "_run.json"
-    return json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
+    if not meta.is_file():
+        return {}
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise UsageError(f"cannot read {meta}: not a JSON object ({' '.join(str(exc).split())[:200]})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"cannot read {meta}: not a JSON object")
+    for name in ("base_url", "target", "profile", "expectations"):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            raise UsageError(f"{meta}: `{name}` must be a string")
+    for name in ("models", "key_roles"):
+        value = data.get(name)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)):
+            raise UsageError(f"{meta}: `{name}` must be a list of strings")
+    for name in ("profile", "expectations"):
+        if data.get(name) and not getattr(opts, name):  # an option given on the command line wins
+            # expectations may be several files, joined by commas: each is confined on its own
+            parts = data[name].split(",") if name == "expectations" else [data[name]]
+            data[name] = ",".join(_confined(root, meta, name, part.strip()) for part in parts)
+    return data
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def _confined(root: Path, meta: Path, what: str, value: str) -> str:
+    """A profile or expectations named by a recording: a bare name (``specs/<what>s/``), or a ``.toml``
+    inside the cassette folder. Never any other file on disk: cassettes come from other people."""
+    if _NAME.fullmatch(value):
+        return value
+    path = (root / value).resolve()
+    if path.suffix != ".toml" or not path.is_relative_to(root.resolve()) or not path.is_file():
+        raise UsageError(f"{meta}: `{what}` {value[:80]!r} is neither a name nor a .toml file inside {root}; "
+                         f"refused (pass --{what} to choose one)")
+    return str(path)

@@ -233,7 +233,7 @@ class ChatToolCalls(StreamRule):
             joined = "".join(parts)
             try:
                 value = json.loads(joined)
-            except ValueError:
+            except (ValueError, RecursionError):
                 found.append(self.violation(
                     f"choice {choice} tool call {index}: joined arguments are not JSON: {joined[:120]!r}",
                     self.first_at[(choice, index)]))
@@ -321,7 +321,7 @@ class AnthropicBlocks(StreamRule):
         joined = "".join(parts) or "{}"
         try:
             value = json.loads(joined)
-        except ValueError:
+        except (ValueError, RecursionError):
             return [self.violation(f"input_json_delta fragments of block {index} do not join into JSON: "
                                    f"{joined[:120]!r}", self.started_at[index])]
         if not isinstance(value, dict):

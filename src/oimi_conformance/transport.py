@@ -8,6 +8,7 @@ place, so no check and no report ever sees an httpx exception. 429 answers are r
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from .exchange import Exchange
+from .exchange import SPILL_BYTES, Exchange
 from .json_array import JSONArrayReader
 from .redact import Redactor
 from .sse import SSEReader
@@ -42,16 +43,25 @@ class Transport(Protocol):
 
 
 class _Tee:
-    """Keeps the raw bytes (up to a limit) while the framing reader parses them."""
+    """Keeps the raw bytes (up to a limit) while the framing reader parses them; past SPILL_BYTES they
+    wait on disk, so the exchanges in flight do not each hold a big body in memory."""
 
     def __init__(self, inner: Any, max_bytes: int) -> None:
         self.inner = inner
-        self.raw = bytearray()
+        self.kept: Any = tempfile.SpooledTemporaryFile(max_size=SPILL_BYTES)  # noqa: SIM115 - closed by take()
+        self.size = 0
         self.max_bytes = max_bytes
+
+    def take(self) -> bytes:
+        """Every byte kept, once; the buffer is released."""
+        self.kept.seek(0)
+        data: bytes = self.kept.read()
+        self.kept.close()
+        return data
 
     @property
     def bytes_fed(self) -> int:
-        return len(self.raw)
+        return self.size
 
     @property
     def truncated(self) -> bool:
@@ -62,7 +72,9 @@ class _Tee:
         return self.inner.pending_bytes if self.inner else 0
 
     def feed(self, chunk: bytes, arrival: float | None = None) -> list[Any]:
-        self.raw += chunk[: max(0, self.max_bytes - len(self.raw))]
+        keep = chunk[: max(0, self.max_bytes - self.size)]
+        self.kept.write(keep)
+        self.size += len(keep)
         return self.inner.feed(chunk, arrival) if self.inner else []
 
     def close(self) -> list[Any]:
@@ -77,11 +89,20 @@ def _reader_for(content_type: str, status: int, expect_stream: str | None) -> An
     return None
 
 
+def sent_headers(request: Request) -> dict[str, str]:
+    """Every header the transport sends (the case's, plus what the transport adds), so the record and its
+    ``curl`` reproduce the request exactly: a JSON body without its content-type is form data to curl."""
+    headers = {"accept-encoding": "identity", **request.headers}
+    if request.body is not None and not any(k.lower() == "content-type" for k in headers):
+        headers["content-type"] = "application/json"
+    return headers
+
+
 def request_record(request: Request, redactor: Redactor, started: float = 0.0) -> Exchange:
     """The redacted record of a request, before any answer."""
     body = redactor.data(request.body) if request.body is not None else None
     return Exchange(id=request.exchange_id, method=request.method, url=redactor.url(request.url),
-                    request_headers=redactor.headers(request.headers), request_body=body, started=started)
+                    request_headers=redactor.headers(sent_headers(request)), request_body=body, started=started)
 
 
 class CassetteTransport:
@@ -152,13 +173,22 @@ class LiveTransport:
 
     async def send(self, request: Request) -> Exchange:
         attempts = 0
+        first = self.clock()
+        started = round(first - self.origin, 4)
         while True:
             attempts += 1
             exchange = await self._send_once(request)
             exchange.attempts = attempts
+            exchange.started = started
+            exchange.elapsed = self.clock() - first  # the whole exchange, retries and their waits included
             if exchange.status != 429 or not request.retry_429 or attempts > self.max_retries:
                 return exchange
-            await asyncio.sleep(self._retry_wait(exchange, attempts))
+            wait = self._retry_wait(exchange, attempts)
+            # a gateway's Retry-After never stretches an exchange past the run's own bound on it
+            budget = self.limits.total_timeout - (self.clock() - first)
+            if wait > budget:
+                return exchange
+            await asyncio.sleep(wait)
 
     def _retry_wait(self, exchange: Exchange, attempts: int) -> float:
         value = exchange.response_headers.get("retry-after", "")
@@ -166,13 +196,13 @@ class LiveTransport:
             wait = float(value)
         except ValueError:
             wait = 2.0 ** (attempts - 1)  # no usable Retry-After: back off 1, 2, 4 s
-        return max(0.0, min(wait, self.max_retry_wait))
+        if wait != wait:  # NaN
+            wait = 0.0
+        return max(0.0, min(wait, self.max_retry_wait, self.limits.idle_timeout))
 
     async def _send_once(self, request: Request) -> Exchange:
         exchange = self._record(request)
-        headers = {"accept-encoding": "identity", **request.headers}
-        if request.body is not None and not any(k.lower() == "content-type" for k in headers):
-            headers["content-type"] = "application/json"
+        headers = sent_headers(request)
         start = self.clock()
         self.requests_sent += 1
         http_request = self.client.build_request(request.method, request.url, headers=headers, content=request.body)
@@ -200,10 +230,17 @@ class LiveTransport:
             transcript = await read_stream(response.aiter_raw(), tee, limits, clock=self.clock)
         finally:
             await response.aclose()
-        exchange.key_echoes = self.redactor.leaks(raw_headers.encode() + b"\n" + bytes(tee.raw))
-        exchange.body = self.redactor.data(bytes(tee.raw))
-        exchange.events = transcript.items if tee.inner is not None else []
+        # from here to the spill of the redacted body nothing awaits: one big body in memory at a time
+        raw = tee.take()
+        exchange.key_echoes = sorted({*self.redactor.leaks(raw_headers), *self.redactor.leaks(raw)})
+        exchange.wire_bytes = transcript.bytes_read  # what the gateway sent, before redaction shortened it
+        exchange.body = self.redactor.data(raw)
+        del raw
+        # events were parsed from the raw bytes: redacted again, after decoding
+        exchange.events = [self.redactor.event(e) for e in transcript.items] if tee.inner is not None else []
         exchange.stop = transcript.stop
+        if exchange.stop is not None and exchange.stop.detail:
+            exchange.stop.detail = self.redactor.text(exchange.stop.detail)
         exchange.first_byte_at = transcript.first_byte_at
         exchange.chunk_arrivals = transcript.chunk_arrivals
         exchange.elapsed = self.clock() - start

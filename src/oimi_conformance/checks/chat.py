@@ -161,7 +161,7 @@ def json_output(ctx: CheckContext) -> None:
         content = (choice.get("message") or {}).get("content")
         try:
             value = json.loads(content or "")
-        except ValueError:
+        except (ValueError, RecursionError):
             ctx.fail(f"response_format {fmt.get('type')} but the content is not JSON: {str(content)[:120]!r}")
         if not isinstance(value, dict):
             ctx.fail(f"response_format {fmt.get('type')} but the content is JSON {type(value).__name__}, not an object")

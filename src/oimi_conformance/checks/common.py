@@ -95,7 +95,7 @@ def stream_events(ctx: CheckContext, step: str | None = None) -> list[dict]:
     for item in items:
         try:
             data = json.loads(item.data)
-        except (ValueError, TypeError):
+        except (ValueError, RecursionError, TypeError):
             continue
         if isinstance(data, dict):
             events.append(data)
@@ -122,5 +122,5 @@ def parse_arguments(ctx: CheckContext, arguments: object, where: str) -> object:
         ctx.fail(f"{where}: arguments must be a JSON string, got {type(arguments).__name__}")
     try:
         return json.loads(arguments)
-    except ValueError:
+    except (ValueError, RecursionError):
         ctx.fail(f"{where}: arguments are not JSON: {arguments[:120]!r}")

@@ -47,7 +47,7 @@ def _chunks(ctx: CheckContext) -> list[dict[str, Any]]:
         else:
             try:
                 value = json.loads(item.data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue  # framing checks report it
         if isinstance(value, dict):
             chunks.append(value)

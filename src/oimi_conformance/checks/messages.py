@@ -189,7 +189,7 @@ def stream_tool_use(ctx: CheckContext) -> None:
         raw = block.get("partial_json") or "{}"
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             ctx.fail(f"tool_use block {block.get('name')!r}: input_json_delta fragments join into text that is not "
                      f"JSON: {raw[:120]!r}")
 

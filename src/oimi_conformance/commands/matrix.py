@@ -54,6 +54,7 @@ def add_parser(subparsers: Any) -> None:
 def run_matrix(args: argparse.Namespace) -> int:
     from ..engine import Engine
     from ..matrix import matrix_text, plan_lines, plan_matrix
+    from ..safe_text import terminal
     from ..session import Target, options_from, split_list
 
     options = options_from(lambda name: getattr(args, name))
@@ -67,7 +68,7 @@ def run_matrix(args: argparse.Namespace) -> int:
             models, config.keys, claimed_only=args.claimed_only, exhaustive=args.exhaustive,
             capabilities=capabilities, case_patterns=config.cases))
         if config.dry_run:
-            print("\n".join(plan_lines(engine, matrix=True)))
+            print(terminal("\n".join(plan_lines(engine, matrix=True))))
             return EXIT_OK
         engine.exchange()
         results = [engine.judge_one(check, run, engine.facts) for check, run in pairs]

@@ -195,7 +195,7 @@ def body_faults(case: Case) -> list[str]:
     if isinstance(body, (bytes, bytearray)):
         try:
             body = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError, UnicodeDecodeError):
             return ["the body is not JSON"]
     if not isinstance(body, dict):
         return [f"the body is a JSON {_json_type(body)}, not an object"]
@@ -373,7 +373,7 @@ def echoes(response: Response, secret: str) -> bool:
         return True
     try:
         decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError, UnicodeDecodeError):
         return False
     return any(secret in text for text in _strings(decoded))
 
@@ -552,7 +552,7 @@ def _request_json(response: Response) -> Any:
         return None
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError, TypeError):
+    except (ValueError, RecursionError, UnicodeDecodeError, TypeError):
         return None
 
 

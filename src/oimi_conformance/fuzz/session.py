@@ -335,7 +335,7 @@ class FuzzSession:
             return
         try:
             body = json.loads(response.content or b"")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError, UnicodeDecodeError):
             return
         usage = body.get("usage") or body.get("usageMetadata") if isinstance(body, dict) else None
         if isinstance(usage, dict):
@@ -400,6 +400,9 @@ class FuzzSession:
                 else:
                     result.outcome = "skipped"
                     result.message = f"nothing to judge in {info.cases} case(s) (no answer this check applies to)"
+                # findings quote decoded answers: every string that leaves is redacted once more
+                result.message = self.redactor.text(result.message)
+                result.violations = self.redactor.value(result.violations)
                 out.append(result)
         return out
 
