@@ -143,6 +143,20 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("robustness.huge-body", "POST endpoints answer a 50 MB JSON body, streamed"),
     _d("robustness.html-200", "every endpoint answers an HTML page with status 200"),
     _d("robustness.reset", "the connection is reset before any response"),
+    # issue 16: answers well formed but wrong (sandbox/subtle_faults.py)
+    _d("errors.stack-trace", "error messages carry a Python traceback, server file paths and a bug-report link"),
+    _d("chat.stream.cumulative-deltas", "each chat chunk carries the text so far, not the new text"),
+    _d("chat.stream.no-role", "no chat chunk announces delta.role"),
+    _d("chat.stream.upstream-model", "stream chunks name an upstream deployment, not the model the plain answer names"),
+    _d("responses.no-event-lines", "the Responses stream forwards only data: lines, no event: lines"),
+    _d("chat.usage-zero-output", "chat completions report completion_tokens 0 for a non-empty answer"),
+    _d("messages.usage-zero-input", "messages report input_tokens 0 for a non-empty prompt (plain and streamed)"),
+    _d("chat.stream.usage-inflated", "the streamed usage chunk reports 1000x the completion tokens"),
+    _d("rerank.raw-scores", "relevance_score values are raw logits outside [0, 1] (order kept)"),
+    _d("responses.previous-id-rejected", "previous_response_id of a response it returned is refused with 400"),
+    _d("auth.restricted-ignored-gemini", "a restricted key may use every model on the Gemini routes"),
+    _d("auth.restricted-lists-everything", "GET /v1beta/models shows a restricted key every model"),
+    _d("gemini.ignores-stop-sequences", "generationConfig.stopSequences is ignored"),
 )
 
 DEVIATION_NAMES: tuple[str, ...] = tuple(d.name for d in DEVIATIONS)

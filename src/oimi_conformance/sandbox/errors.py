@@ -94,6 +94,10 @@ def envelope(err: SandboxError, ctx: RequestContext, message: str) -> dict[str, 
 def render_error(err: SandboxError, ctx: RequestContext) -> Response:
     status = _status(err, ctx)
     message = f"{err.message} (request id: {ctx.request_id})"
+    if ctx.has("errors.stack-trace"):  # issue 16: an error that discloses server internals
+        from .subtle_faults import with_stack_trace
+
+        message = with_stack_trace(ctx, message)
     headers = {REQUEST_ID_HEADER: ctx.request_id, **err.headers}
     if ctx.has("errors.no-retry-after"):
         headers.pop("Retry-After", None)

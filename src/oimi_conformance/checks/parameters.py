@@ -1,0 +1,63 @@
+"""Parameters with an observable effect must have it: the gaps the protocol areas leave (Gemini's
+stopSequences, plain and streamed; chat's streamed stop).
+
+Sound on non-deterministic models: the probe asks for text in which the stop sequence is near certain,
+and the check fails only when the stop sequence is in the output. When it is not, whether the model
+stopped there or never wrote it cannot be told apart; that passes, since it is never evidence of a fault.
+"""
+
+from __future__ import annotations
+
+from .accounting import answer_of
+from .registry import CheckContext, all_of, check, expects_success, has_tag, main_kind
+
+GEMINI_SPEC = "https://ai.google.dev/api/generate-content#generationconfig"
+CHAT_SPEC = "https://platform.openai.com/docs/api-reference/chat/create#chat-create-stop"
+
+
+def stop_problem(text: str, stops: list[str]) -> str | None:
+    for stop in stops:
+        if stop and stop in text:
+            at = text.index(stop)
+            return f"the output contains the stop sequence {stop!r}: {text[max(0, at - 40):at + 40]!r}"
+    return None
+
+
+def _gemini_stops(request: object) -> list[str]:
+    config = {}
+    if isinstance(request, dict):
+        config = request.get("generationConfig") or request.get("generation_config") or {}
+    stops = config.get("stopSequences") or config.get("stop_sequences") or [] if isinstance(config, dict) else []
+    return [s for s in stops if isinstance(s, str)]
+
+
+@check("gemini.stop-sequences-honoured", "A stopSequences entry never appears in the output (plain and streamed)",
+       spec=GEMINI_SPEC, applies=all_of(main_kind("gemini.generate_content", "gemini.stream.json_array",
+                                                  "gemini.stream.sse"), has_tag("stop"), expects_success))
+def gemini_stop(ctx: CheckContext) -> None:
+    """Generation ends before the first stop sequence and the sequence is not returned. A streamed answer is
+    judged on its joined text, so a stop sequence split across chunks is found too."""
+    stops = _gemini_stops(ctx.request)
+    if not stops:
+        ctx.skip("the request sets no stopSequences")
+    problem = stop_problem(answer_of(ctx).text, stops)
+    if problem:
+        ctx.fail(problem)
+
+
+@check("chat.stream-stop-honoured", "A stop sequence never appears in a streamed chat answer", spec=CHAT_SPEC,
+       applies=all_of(main_kind("openai.chat.completion.stream"), has_tag("stop"), expects_success))
+def chat_stream_stop(ctx: CheckContext) -> None:
+    """The joined deltas of every choice are free of the stop sequences (chat.stop-honoured judges the plain
+    answer); a gateway that filters stop strings only on non-streamed answers fails here."""
+    stops = (ctx.request or {}).get("stop") or []
+    stops = [stops] if isinstance(stops, str) else [s for s in stops if isinstance(s, str)]
+    if not stops:
+        ctx.skip("the request sets no stop")
+    answer = answer_of(ctx)
+    for channel, pieces in answer.deltas.items():
+        if "tool" in channel:
+            continue
+        problem = stop_problem("".join(pieces), stops)
+        if problem:
+            ctx.fail(f"{channel}: {problem}")
