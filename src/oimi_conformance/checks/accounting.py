@@ -21,7 +21,8 @@ GENERATION = all_of(main_kind(*GENERATION_KINDS), expects_success)
 # emoji, a rare CJK glyph) is at most a handful of tokens.
 MAX_CHARS_PER_TOKEN = 40
 MAX_TOKENS_PER_CHAR = 10
-SLACK_TOKENS = 20  # framing tokens, tool-call wrappers, stop tokens
+SLACK_TOKENS = 20  # framing and stop tokens
+TOKENS_PER_TOOL_CALL = 100  # a tool call's wrapper (name, ids, format) is billed beyond its arguments
 MIN_CHARS_FOR_RATIO = 200  # below this, a short text says nothing about chars per token
 
 
@@ -73,12 +74,12 @@ def input_problem(answer: Answer, request: Any) -> str | None:
 
 
 def plausibility_problem(answer: Answer) -> str | None:
-    if answer.output_tokens is None:
+    if answer.output_tokens is None or answer.opaque:
         return None
     chars = len(answer.text)
     shown = answer.output_tokens - (answer.hidden_tokens if answer.hidden_included else 0)
     billed = answer.output_tokens + (0 if answer.hidden_included else answer.hidden_tokens)
-    if shown > MAX_TOKENS_PER_CHAR * chars + SLACK_TOKENS:
+    if shown > MAX_TOKENS_PER_CHAR * chars + SLACK_TOKENS + TOKENS_PER_TOOL_CALL * answer.tool_calls:
         return (f"{answer.output_tokens} output tokens ({answer.hidden_tokens} of them hidden reasoning) "
                 f"reported for {chars} characters of output: more than {MAX_TOKENS_PER_CHAR} tokens per character")
     if chars >= MIN_CHARS_FOR_RATIO and billed * MAX_CHARS_PER_TOKEN < chars:
@@ -116,7 +117,8 @@ def input_tokens_counted(ctx: CheckContext) -> None:
        spec=SPEC, applies=GENERATION, severity="warning")
 def output_tokens_plausible(ctx: CheckContext) -> None:
     """More than 10 visible tokens per output character (hidden reasoning tokens, as the answer reports
-    them, set aside; 20 tokens of slack), or fewer than one token per 40 characters of a text of at least
+    them, set aside; 20 tokens of slack and 100 per tool call; answers with images, audio or hosted tool
+    output are not judged), or fewer than one token per 40 characters of a text of at least
     200: the count belongs to another answer, is cumulative twice over, or counts characters. A warning:
     tokenizers differ, but not by orders of magnitude."""
     answer = answer_of(ctx)

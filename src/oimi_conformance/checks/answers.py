@@ -34,6 +34,8 @@ class Answer:
     input_tokens: int | None = None
     output_tokens: int | None = None
     hidden_tokens: int = 0  # reasoning billed as output but never shown (reasoning_tokens, thoughtsTokenCount)
+    tool_calls: int = 0  # each costs framing tokens beyond its arguments' text
+    opaque: bool = False  # output with no text to measure (images, audio, hosted tool calls)
     hidden_included: bool = True  # hidden_tokens is part of output_tokens (OpenAI), or billed beside it (Gemini)
     models: list[str] = field(default_factory=list)  # every model name the answer (or its events) states
     first_chunk_roles: dict[int, Any] = field(default_factory=dict)  # chat streams: choice -> delta.role
@@ -85,7 +87,8 @@ def read_answer(kind: str, body: bytes | str) -> Answer | None:
     answer = Answer(kind)
     if kind in STREAM_KINDS:
         values, names = stream_values(kind, raw)
-        answer.event_lines = [(n, v.get("type") if isinstance(v, dict) else None) for n, v in zip(names, values)]
+        answer.event_lines = [(n, v.get("type") if isinstance(v, dict) else None)
+                              for n, v in zip(names, values, strict=True)]
         events = [v for v in values if isinstance(v, dict)]
         READERS[kind](answer, events)
     elif kind in GENERATION_KINDS:
@@ -115,7 +118,7 @@ def _chat_usage(answer: Answer, usage: Any) -> None:
         answer.output_tokens = _int(usage.get("completion_tokens"))
         details = usage.get("completion_tokens_details")
         if isinstance(details, dict):
-            answer.hidden_tokens = (_int(details.get("reasoning_tokens")) or 0) + (_int(details.get("audio_tokens")) or 0)
+            answer.hidden_tokens = sum(_int(details.get(k)) or 0 for k in ("reasoning_tokens", "audio_tokens"))
 
 
 def _chat(answer: Answer, events: list[dict]) -> None:
@@ -125,12 +128,13 @@ def _chat(answer: Answer, events: list[dict]) -> None:
     for choice in body.get("choices") or []:
         message = (choice or {}).get("message") if isinstance(choice, dict) else None
         if isinstance(message, dict):
-            parts.append(_json_text(message.get("content")) if isinstance(message.get("content"), str) else "")
-            parts.append(_json_text(message.get("reasoning_content")) if isinstance(message.get("reasoning_content"), str) else "")
+            parts += [message[k] for k in ("content", "reasoning_content") if isinstance(message.get(k), str)]
             for call in message.get("tool_calls") or []:
                 fn = call.get("function") if isinstance(call, dict) else None
+                answer.tool_calls += 1
                 if isinstance(fn, dict):
                     parts.append(_json_text(fn.get("arguments")))
+            answer.opaque = answer.opaque or bool(message.get("audio") or message.get("images"))
     answer.text = "".join(parts)
     _chat_usage(answer, body.get("usage"))
 
@@ -152,6 +156,7 @@ def _chat_stream(answer: Answer, events: list[dict]) -> None:
                 answer.deltas.setdefault(f"choice {idx} reasoning", []).append(delta["reasoning_content"])
             for call in delta.get("tool_calls") or []:
                 fn = call.get("function") if isinstance(call, dict) else None
+                answer.tool_calls += bool(isinstance(call, dict) and call.get("id"))
                 if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
                     answer.deltas.setdefault(f"choice {idx} tool {call.get('index')}", []).append(fn["arguments"])
 
@@ -167,11 +172,15 @@ def _responses_usage(answer: Answer, usage: Any) -> None:
             answer.hidden_tokens = _int(details.get("reasoning_tokens")) or 0
 
 
-def _responses_text(response: dict) -> str:
+def _responses_text(answer: Answer, response: dict) -> str:
     parts = []
     for item in response.get("output") or []:
         if not isinstance(item, dict):
             continue
+        if item.get("type") not in ("message", "reasoning"):
+            answer.tool_calls += 1
+        if item.get("type") not in ("message", "reasoning", "function_call", "custom_tool_call"):
+            answer.opaque = True  # hosted tools (image generation, search, code) bill tokens for work not shown
         for content in item.get("content") or []:
             if isinstance(content, dict) and isinstance(content.get("text"), str):
                 parts.append(content["text"])
@@ -188,8 +197,12 @@ def _responses_text(response: dict) -> str:
 def _responses(answer: Answer, events: list[dict]) -> None:
     body = events[0]
     _model(answer, body.get("model"))
-    answer.text = _responses_text(body)
+    answer.text = _responses_text(answer, body)
     _responses_usage(answer, body.get("usage"))
+
+
+DELTA_EVENTS = ("response.output_text.delta", "response.function_call_arguments.delta",
+                "response.reasoning_summary_text.delta", "response.reasoning_text.delta")
 
 
 def _responses_stream(answer: Answer, events: list[dict]) -> None:
@@ -200,11 +213,12 @@ def _responses_stream(answer: Answer, events: list[dict]) -> None:
             _model(answer, response.get("model"))
             if response.get("usage"):
                 _responses_usage(answer, response.get("usage"))
-        if kind in ("response.output_text.delta", "response.function_call_arguments.delta",
-                    "response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
-            if isinstance(data.get("delta"), str):
-                channel = f"{kind.rsplit('.', 1)[0]} {data.get('output_index')}/{data.get('content_index', data.get('summary_index'))}"
-                answer.deltas.setdefault(channel, []).append(data["delta"])
+        if kind == "response.output_item.added" and isinstance(data.get("item"), dict):
+            _responses_text(answer, {"output": [data["item"]]})
+        if kind in DELTA_EVENTS and isinstance(data.get("delta"), str):
+            part = data.get("content_index", data.get("summary_index"))
+            channel = f"{kind.rsplit('.', 1)[0]} {data.get('output_index')}/{part}"
+            answer.deltas.setdefault(channel, []).append(data["delta"])
 
 
 # -- Anthropic Messages --------------------------------------------------------------------------------------
@@ -232,7 +246,10 @@ def _messages(answer: Answer, events: list[dict]) -> None:
             if isinstance(block.get(key), str):
                 parts.append(block[key])
         if block.get("type") in ("tool_use", "server_tool_use") and "input" in block:
+            answer.tool_calls += 1
             parts.append(_json_text(block.get("input")))
+        if block.get("type") not in ("text", "thinking", "tool_use", "redacted_thinking"):
+            answer.opaque = True
     answer.text = "".join(parts)
     _messages_usage(answer, body.get("usage"))
 
@@ -248,6 +265,9 @@ def _messages_stream(answer: Answer, events: list[dict]) -> None:
             _messages_usage(answer, data.get("usage"), output_only=True)
         elif kind == "content_block_start" and isinstance(data.get("content_block"), dict):
             block = data["content_block"]
+            answer.tool_calls += block.get("type") in ("tool_use", "server_tool_use")
+            answer.opaque = answer.opaque or block.get("type") not in ("text", "thinking", "tool_use",
+                                                                          "redacted_thinking")
             for key in ("text", "thinking"):
                 if isinstance(block.get(key), str) and block[key]:
                     answer.deltas.setdefault(f"block {data.get('index')}", []).append(block[key])
@@ -272,7 +292,10 @@ def _gemini_chunk(answer: Answer, data: dict, stream: bool) -> None:
                 continue  # thought summaries are billed as thoughtsTokenCount, not candidatesTokenCount
             piece = part.get("text") if isinstance(part.get("text"), str) else ""
             if "functionCall" in part:
+                answer.tool_calls += 1
                 piece += _json_text((part.get("functionCall") or {}).get("args"))
+            if not ({"text", "functionCall"} & part.keys()):
+                answer.opaque = True  # inlineData, executableCode, codeExecutionResult...
             if stream:
                 answer.deltas.setdefault(f"candidate {idx}", []).append(piece)
             else:

@@ -18,8 +18,8 @@ RESPONSES_SPEC = "https://platform.openai.com/docs/api-reference/responses-strea
 MESSAGES_SPEC = "https://docs.anthropic.com/en/docs/build-with-claude/streaming#event-types"
 GEMINI_SPEC = "https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent"
 STREAMS = all_of(main_kind(*STREAM_KINDS), expects_success)
-MIN_REPEATED = 3  # a prefix this long, repeated, is not a coincidence
-REPEATS_TO_FAIL = 2  # two deltas each restating all the text before them: a cumulative stream
+MIN_REPEATED = 4  # a prefix this long, restated whole, is not a coincidence
+REPEATS_TO_FAIL = 1  # a delta that restates all the text before it, and more: a cumulative stream
 
 
 def repeated_text_problem(answer: Answer) -> str | None:
@@ -41,7 +41,7 @@ def repeated_text_problem(answer: Answer) -> str | None:
 def no_repeated_text(ctx: CheckContext) -> None:
     """Clients append deltas. A gateway that sends the cumulative text in every chunk makes every client
     print "Hello Hello there Hello there friend". Judged per choice / content block / output part /
-    candidate; it takes two deltas that each start with all the text before them (3+ characters) to fail."""
+    candidate; it fails on a delta that starts with all the text before it (4+ characters) and adds to it."""
     problem = repeated_text_problem(answer_of(ctx))
     if problem:
         ctx.fail(problem)
