@@ -51,6 +51,7 @@ class RunConfig:
     cassette_dir: Path | None = None  # cassettes/<target>
     dry_run: bool = False  # plan only: send nothing but discovery's GET /v1/models (nothing at all given models)
     strict_expectations: bool = False  # a passing check that the expectations list as failing fails
+    follow_urls: bool = True  # GET the URLs answers hand back (steps with url_from); --no-follow-urls
 
 
 class Engine:
@@ -158,6 +159,10 @@ class Engine:
                 break
             method, url, headers, body = build_request(run.case, step, run.model, self.config.base_url,
                                                        self.config.keys, earlier)
+            if step.url_from:
+                run.not_sent = _why_not_follow(url, self.config.follow_urls)
+                if run.not_sent:
+                    break
             expect_stream = None
             if step.stream:
                 expect_stream = "json_array" if step.operation == "streamGenerateContent" and "alt=sse" not in url \
@@ -165,6 +170,9 @@ class Engine:
             request = Request(f"{run.case.id}/{run.model or '-'}/{step.name}", method, url, headers, body,
                               expect_stream, step.retry_429)
             exchange = await self._send(request)
+            if step.url_from and exchange.missing:  # a recording made without following URLs
+                run.not_sent = f"not judged: the recording has no answer to GET {url} (a replay sends nothing)"
+                break
             run.exchanges[step.name] = exchange
             earlier[step.name] = exchange.json
             if exchange.fault:
@@ -340,6 +348,15 @@ class Engine:
         pairs = self.prepare()
         self.exchange()
         return self.record([self.judge_one(check, run, self.facts) for check, run in pairs])
+
+
+def _why_not_follow(url: str, follow: bool) -> str | None:
+    """Why a step that GETs a URL an answer handed back is not sent, or None to send it."""
+    if not follow:
+        return "not sent: --no-follow-urls (the URL an answer handed back is not fetched)"
+    if not url.startswith(("http://", "https://")):
+        return f"not sent: the answer handed back no absolute http(s) URL to fetch ({url[:80]!r})"
+    return None
 
 
 def _set(result: CheckResult, outcome: str, message: str) -> CheckResult:

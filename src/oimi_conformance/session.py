@@ -40,6 +40,7 @@ class Options:
     dry_run: bool = False  # print the plan; send nothing (but GET /v1/models when --models is not given)
     sdk: bool = False  # also run the official SDK checks (area sdk), live
     strict_expectations: bool = False  # a passing check the expectations file lists as failing fails the run
+    no_follow_urls: bool = False  # never GET a URL an answer handed back (offline or firewalled runs)
 
 
 # The run's options, shared by `oimi-conformance run` and the pytest plugin: (flag, argparse/pytest kwargs).
@@ -74,6 +75,8 @@ RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--strict-expectations", {"action": "store_true", "default": False,
                                "help": "a check that passes although the expectations file lists it as a known "
                                        "failure fails the run (the target changed: update the file)"}),
+    ("--no-follow-urls", {"action": "store_true", "default": False,
+                          "help": "never GET a URL an answer hands back (an image url); its checks are skipped"}),
 )
 
 
@@ -90,6 +93,7 @@ def options_from(get: Any) -> Options:
         sandbox_deviations=list(get("sandbox_deviation") or []),
         record_mode=get("record_mode"), cassette_dir=get("cassette_dir"), dry_run=bool(_optional(get, "dry_run")),
         sdk=bool(_optional(get, "sdk")), strict_expectations=bool(_optional(get, "strict_expectations")),
+        no_follow_urls=bool(_optional(get, "no_follow_urls")),
     )
 
 
@@ -153,7 +157,8 @@ class Target:
                          concurrency=opts.concurrency, timeout=opts.timeout, max_requests=opts.max_requests,
                          checks=opts.checks, exclude_checks=opts.exclude_checks, cases=opts.cases, target=target,
                          record_mode=opts.record_mode, cassette_dir=cassette_dir if opts.record_mode else None,
-                         dry_run=opts.dry_run, strict_expectations=opts.strict_expectations)
+                         dry_run=opts.dry_run, strict_expectations=opts.strict_expectations,
+                         follow_urls=not opts.no_follow_urls)
 
     def __exit__(self, *exc: object) -> None:
         if self.sandbox is not None:

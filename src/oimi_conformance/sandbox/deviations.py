@@ -157,6 +157,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("auth.restricted-ignored-gemini", "a restricted key may use every model on the Gemini routes"),
     _d("auth.restricted-lists-everything", "GET /v1beta/models shows a restricted key every model"),
     _d("gemini.ignores-stop-sequences", "generationConfig.stopSequences is ignored"),
+    _d("images.url-dead", "the image url points at a file the gateway never serves (404)"),
 )
 
 DEVIATION_NAMES: tuple[str, ...] = tuple(d.name for d in DEVIATIONS)

@@ -148,3 +148,13 @@ def _ignore_stop_sequences(ctx: RequestContext, body: dict[str, Any]) -> None:
         if isinstance(body.get(key), dict):
             body[key].pop("stopSequences", None)
             body[key].pop("stop_sequences", None)
+
+
+# --- what the gateway hands back --------------------------------------------------------------------------
+
+@hook("images.url-dead", "body", "images")
+def _dead_url(ctx: RequestContext, body: dict[str, Any]) -> None:
+    # As when the gateway rewrites upstream urls to its own file store and never writes the file.
+    for n, item in enumerate(body.get("data") or []):
+        if isinstance(item.get("url"), str):
+            item["url"] = f"http://127.0.0.1:{ctx.port}/sandbox-files/expired-{n}.png"
