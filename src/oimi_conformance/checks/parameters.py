@@ -61,3 +61,56 @@ def chat_stream_stop(ctx: CheckContext) -> None:
         problem = stop_problem("".join(pieces), stops)
         if problem:
             ctx.fail(f"{channel}: {problem}")
+
+
+RESPONSES_SPEC = "https://platform.openai.com/docs/api-reference/responses/create#responses-create-text"
+
+
+def json_problem(text: str, schema: object) -> str | None:
+    """Why ``text`` is not a JSON object valid against ``schema`` (when given); None when it is."""
+    import json
+
+    import jsonschema
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return f"JSON output was asked for but the text is not JSON: {text[:120]!r}"
+    if not isinstance(value, dict):
+        return f"JSON output was asked for but the text is JSON {type(value).__name__}, not an object"
+    if isinstance(schema, dict) and schema:
+        errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=str)
+        if errors:
+            return f"the JSON {text[:80]!r} does not match the requested schema: {errors[0].message}"
+    return None
+
+
+@check("responses.json-output", "text.format json_object / json_schema answers a JSON object (valid against the "
+       "schema)", spec=RESPONSES_SPEC, applies=all_of(main_kind("openai.responses"), has_tag("json_output"),
+                                                      expects_success))
+def responses_json(ctx: CheckContext) -> None:
+    """The output text parses as a JSON object, and validates against text.format.schema for json_schema.
+    A response cut by max_output_tokens (status incomplete) cannot be whole JSON: skipped."""
+    body = ctx.require_object()
+    if body.get("status") == "incomplete":
+        ctx.skip("the response is incomplete (cut by max_output_tokens), so it cannot be whole JSON")
+    fmt = ((ctx.request or {}).get("text") or {}).get("format") or {}
+    problem = json_problem(answer_of(ctx).text, fmt.get("schema"))
+    if problem:
+        ctx.fail(problem)
+
+
+@check("gemini.json-output", "responseMimeType application/json answers JSON (valid against the response schema)",
+       spec=GEMINI_SPEC, applies=all_of(main_kind("gemini.generate_content"), has_tag("json_output"),
+                                        expects_success))
+def gemini_json(ctx: CheckContext) -> None:
+    """The candidate's text parses as a JSON object, valid against responseJsonSchema when one is given. An
+    answer that stopped with MAX_TOKENS cannot be whole JSON: skipped."""
+    body = ctx.require_object()
+    candidates = body.get("candidates") or []
+    if any(isinstance(c, dict) and c.get("finishReason") == "MAX_TOKENS" for c in candidates):
+        ctx.skip("the answer stopped at maxOutputTokens, so it cannot be whole JSON")
+    config = (ctx.request or {}).get("generationConfig") or {}
+    problem = json_problem(answer_of(ctx).text, config.get("responseJsonSchema"))
+    if problem:
+        ctx.fail(problem)

@@ -158,6 +158,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("auth.restricted-lists-everything", "GET /v1beta/models shows a restricted key every model"),
     _d("gemini.ignores-stop-sequences", "generationConfig.stopSequences is ignored"),
     _d("images.url-dead", "the image url points at a file the gateway never serves (404)"),
+    _d("responses.json-mode-not-json", "text.format json_object/json_schema answers prose around the JSON"),
+    _d("gemini.json-mode-not-json", "responseMimeType application/json answers prose around the JSON"),
 )
 
 DEVIATION_NAMES: tuple[str, ...] = tuple(d.name for d in DEVIATIONS)

@@ -158,3 +158,26 @@ def _dead_url(ctx: RequestContext, body: dict[str, Any]) -> None:
     for n, item in enumerate(body.get("data") or []):
         if isinstance(item.get("url"), str):
             item["url"] = f"http://127.0.0.1:{ctx.port}/sandbox-files/expired-{n}.png"
+
+
+def _prose(text: str) -> str:
+    return "Sure! Here is the JSON: " + text
+
+
+@hook("responses.json-mode-not-json", "body", "responses")
+def _responses_prose(ctx: RequestContext, body: dict[str, Any]) -> None:
+    if ((ctx.body.get("text") or {}).get("format") or {}).get("type") in ("json_object", "json_schema"):
+        for item in body.get("output") or []:
+            for part in item.get("content") or []:
+                if part.get("type") == "output_text":
+                    part["text"] = _prose(part["text"])
+
+
+@hook("gemini.json-mode-not-json", "body", "gemini")
+def _gemini_prose(ctx: RequestContext, body: dict[str, Any]) -> None:
+    config = ctx.body.get("generationConfig") or {}
+    if config.get("responseMimeType") == "application/json":
+        for candidate in body.get("candidates") or []:
+            for part in (candidate.get("content") or {}).get("parts") or []:
+                if isinstance(part.get("text"), str):
+                    part["text"] = _prose(part["text"])
