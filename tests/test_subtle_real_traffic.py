@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from oimi_conformance.checks import accounting, disclosure, increments
+from oimi_conformance.checks import accounting, disclosure, increments, parameters
 from oimi_conformance.checks.answers import GENERATION_KINDS, read_answer
 
 from .real_traffic import exchanges, kind_for, load
@@ -36,8 +36,28 @@ def test_semantic_checks_accept_real_traffic(path):
             problems.append(increments.first_role_problem(answer))
         if kind in ("openai.responses.stream", "anthropic.messages.stream"):
             problems.append(increments.event_line_problem(answer))
+        problems += _parameter_problems(kind, exchange["response_body"], request or {}, answer.text)
     problems = [p for p in problems if p]
     assert not problems, f"{path.name} ({kind}): {problems}"
+
+
+def _parameter_problems(kind: str, body: object, request: dict, text: str) -> list[str | None]:
+    """The parameter checks whose effect a recorded request asked for: JSON output, a forced function call."""
+    if not isinstance(body, dict):
+        return []
+    found: list[str | None] = []
+    if kind == "gemini.generate_content":
+        config = request.get("generationConfig") or {}
+        cut = any(c.get("finishReason") != "STOP" for c in body.get("candidates") or [] if isinstance(c, dict))
+        if config.get("responseMimeType") == "application/json" and not cut and not config.get("responseSchema"):
+            found.append(parameters.json_problem(text, config.get("responseJsonSchema")))
+        if parameters.forces_function(request):
+            found.append(parameters.function_call_problem(body, request))
+    if kind == "openai.responses" and body.get("status") == "completed":
+        fmt = (request.get("text") or {}).get("format") or {}
+        if fmt.get("type") in ("json_object", "json_schema"):
+            found.append(parameters.json_problem(text, fmt.get("schema")))
+    return found
 
 
 def test_real_traffic_exercises_the_semantic_checks():

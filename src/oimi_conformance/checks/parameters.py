@@ -114,3 +114,60 @@ def gemini_json(ctx: CheckContext) -> None:
     problem = json_problem(answer_of(ctx).text, config.get("responseJsonSchema"))
     if problem:
         ctx.fail(problem)
+
+
+FUNCTION_CALLING_SPEC = "https://ai.google.dev/api/caching#FunctionCallingConfig"
+
+
+def _declarations(request: object) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for tool in (request or {}).get("tools") or [] if isinstance(request, dict) else []:
+        for decl in (tool or {}).get("functionDeclarations") or [] if isinstance(tool, dict) else []:
+            if isinstance(decl, dict) and isinstance(decl.get("name"), str):
+                found[decl["name"]] = decl.get("parameters", decl.get("parametersJsonSchema"))
+    return found
+
+
+def function_call_problem(body: dict, request: object) -> str | None:
+    """Why a Gemini answer to a mode-ANY request is not a valid forced call; None when it is."""
+    import jsonschema
+
+    declared = _declarations(request)
+    config = (((request or {}).get("toolConfig") or {}).get("functionCallingConfig") or {}) \
+        if isinstance(request, dict) else {}
+    allowed = config.get("allowedFunctionNames") or list(declared)
+    for n, candidate in enumerate(body.get("candidates") or []):
+        parts = ((candidate or {}).get("content") or {}).get("parts") or []
+        calls = [p["functionCall"] for p in parts if isinstance(p, dict) and isinstance(p.get("functionCall"), dict)]
+        if not calls:
+            return (f"candidate {n}: mode ANY forced a function call but no functionCall part came back "
+                    f"(finishReason {(candidate or {}).get('finishReason')!r})")
+        for call in calls:
+            name = call.get("name")
+            if name not in allowed or name not in declared:
+                return f"candidate {n}: functionCall names {name!r}, not one of the allowed functions {allowed}"
+            args = call.get("args", {})
+            if not isinstance(args, dict):
+                return f"candidate {n}: functionCall.args is {type(args).__name__}, not an object"
+            errors = sorted(jsonschema.Draft202012Validator(declared[name] or {}).iter_errors(args), key=str)
+            if errors:
+                return f"candidate {n}: args {args!r:.120} do not match {name}'s parameters: {errors[0].message}"
+    return None
+
+
+def forces_function(request: object) -> bool:
+    config = (((request or {}).get("toolConfig") or {}).get("functionCallingConfig") or {}) \
+        if isinstance(request, dict) else {}
+    return str(config.get("mode", "")).upper() == "ANY"
+
+
+@check("gemini.function-call", "functionCallingConfig mode ANY gets a functionCall of an allowed function, with args "
+       "valid for its parameters", spec=FUNCTION_CALLING_SPEC,
+       applies=all_of(main_kind("gemini.generate_content"), has_tag("forced_function"), expects_success))
+def gemini_function_call(ctx: CheckContext) -> None:
+    """Mode ANY means the model must call a function (one of allowedFunctionNames when given): every
+    candidate carries a functionCall part naming a declared, allowed function, whose args (an object, not a
+    string) validate against that function's parameters."""
+    problem = function_call_problem(ctx.require_object(), ctx.request)
+    if problem:
+        ctx.fail(problem)

@@ -160,6 +160,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("images.url-dead", "the image url points at a file the gateway never serves (404)"),
     _d("responses.json-mode-not-json", "text.format json_object/json_schema answers prose around the JSON"),
     _d("gemini.json-mode-not-json", "responseMimeType application/json answers prose around the JSON"),
+    _d("gemini.tool-args-invalid", "functionCall.args is {}, missing the function's required parameters"),
 )
 
 DEVIATION_NAMES: tuple[str, ...] = tuple(d.name for d in DEVIATIONS)

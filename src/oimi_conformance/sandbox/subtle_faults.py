@@ -181,3 +181,12 @@ def _gemini_prose(ctx: RequestContext, body: dict[str, Any]) -> None:
             for part in (candidate.get("content") or {}).get("parts") or []:
                 if isinstance(part.get("text"), str):
                     part["text"] = _prose(part["text"])
+
+
+@hook("gemini.tool-args-invalid", "body", "gemini")
+def _gemini_args(ctx: RequestContext, body: dict[str, Any]) -> None:
+    # As when a gateway translates a tool call and loses its arguments on the way.
+    for candidate in body.get("candidates") or []:
+        for part in (candidate.get("content") or {}).get("parts") or []:
+            if isinstance(part.get("functionCall"), dict):
+                part["functionCall"]["args"] = {}
