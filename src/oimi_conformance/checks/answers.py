@@ -35,6 +35,7 @@ class Answer:
     output_tokens: int | None = None
     hidden_tokens: int = 0  # reasoning billed as output but never shown (reasoning_tokens, thoughtsTokenCount)
     tool_calls: int = 0  # each costs framing tokens beyond its arguments' text
+    tool_names: list[str] = field(default_factory=list)  # the tools called, in order
     opaque: bool = False  # output with no text to measure (images, audio, hosted tool calls)
     hidden_included: bool = True  # hidden_tokens is part of output_tokens (OpenAI), or billed beside it (Gemini)
     models: list[str] = field(default_factory=list)  # every model name the answer (or its events) states
@@ -105,6 +106,11 @@ def read_answer(kind: str, body: bytes | str) -> Answer | None:
     return answer
 
 
+def _tool_name(answer: Answer, name: Any) -> None:
+    if isinstance(name, str) and name:
+        answer.tool_names.append(name)
+
+
 def _model(answer: Answer, value: Any) -> None:
     if isinstance(value, str) and value:
         answer.models.append(value)
@@ -133,6 +139,7 @@ def _chat(answer: Answer, events: list[dict]) -> None:
                 fn = call.get("function") if isinstance(call, dict) else None
                 answer.tool_calls += 1
                 if isinstance(fn, dict):
+                    _tool_name(answer, fn.get("name"))
                     parts.append(_json_text(fn.get("arguments")))
             answer.opaque = answer.opaque or bool(message.get("audio") or message.get("images"))
     answer.text = "".join(parts)
@@ -157,6 +164,7 @@ def _chat_stream(answer: Answer, events: list[dict]) -> None:
             for call in delta.get("tool_calls") or []:
                 fn = call.get("function") if isinstance(call, dict) else None
                 answer.tool_calls += bool(isinstance(call, dict) and call.get("id"))
+                _tool_name(answer, fn.get("name") if isinstance(fn, dict) else None)
                 if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
                     answer.deltas.setdefault(f"choice {idx} tool {call.get('index')}", []).append(fn["arguments"])
 
@@ -179,6 +187,7 @@ def _responses_text(answer: Answer, response: dict) -> str:
             continue
         if item.get("type") not in ("message", "reasoning"):
             answer.tool_calls += 1
+            _tool_name(answer, item.get("name"))
         if item.get("type") not in ("message", "reasoning", "function_call", "custom_tool_call"):
             answer.opaque = True  # hosted tools (image generation, search, code) bill tokens for work not shown
         for content in item.get("content") or []:
@@ -247,6 +256,7 @@ def _messages(answer: Answer, events: list[dict]) -> None:
                 parts.append(block[key])
         if block.get("type") in ("tool_use", "server_tool_use") and "input" in block:
             answer.tool_calls += 1
+            _tool_name(answer, block.get("name"))
             parts.append(_json_text(block.get("input")))
         if block.get("type") not in ("text", "thinking", "tool_use", "redacted_thinking"):
             answer.opaque = True
@@ -266,6 +276,8 @@ def _messages_stream(answer: Answer, events: list[dict]) -> None:
         elif kind == "content_block_start" and isinstance(data.get("content_block"), dict):
             block = data["content_block"]
             answer.tool_calls += block.get("type") in ("tool_use", "server_tool_use")
+            if block.get("type") in ("tool_use", "server_tool_use"):
+                _tool_name(answer, block.get("name"))
             answer.opaque = answer.opaque or block.get("type") not in ("text", "thinking", "tool_use",
                                                                           "redacted_thinking")
             for key in ("text", "thinking"):
@@ -293,6 +305,7 @@ def _gemini_chunk(answer: Answer, data: dict, stream: bool) -> None:
             piece = part.get("text") if isinstance(part.get("text"), str) else ""
             if "functionCall" in part:
                 answer.tool_calls += 1
+                _tool_name(answer, (part.get("functionCall") or {}).get("name"))
                 piece += _json_text((part.get("functionCall") or {}).get("args"))
             if not ({"text", "functionCall"} & part.keys()):
                 answer.opaque = True  # inlineData, executableCode, codeExecutionResult...

@@ -109,6 +109,25 @@ def stream_model_matches(ctx: CheckContext) -> None:
         ctx.fail(problem)
 
 
+def tools_problem(plain: Answer, streamed: Answer) -> str | None:
+    if sorted(set(plain.tool_names)) != sorted(set(streamed.tool_names)):
+        return (f"the plain answer calls {sorted(set(plain.tool_names)) or 'no tool'} but the stream calls "
+                f"{sorted(set(streamed.tool_names)) or 'no tool'}")
+    return None
+
+
+@check("increments.stream-tools-agree", "A stream calls the same tools as the plain answer to the same request",
+       spec=f"{CHAT_SPEC}; {RESPONSES_SPEC}", applies=has_tag("stream-agrees"))
+def stream_tools_agree(ctx: CheckContext) -> None:
+    """Same request, stream on and off: the same set of tools is called. Where a tool is forced (the cases
+    that carry tools force one), a model has no choice, so a difference is the gateway's translation of the
+    stream losing or inventing calls."""
+    plain, streamed = answer_of(ctx), answer_of(ctx, "stream")
+    problem = tools_problem(plain, streamed)
+    if problem:
+        ctx.fail(problem)
+
+
 RERANK_SPEC = "https://docs.cohere.com/reference/rerank"
 
 

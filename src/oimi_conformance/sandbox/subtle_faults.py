@@ -190,3 +190,15 @@ def _gemini_args(ctx: RequestContext, body: dict[str, Any]) -> None:
         for part in (candidate.get("content") or {}).get("parts") or []:
             if isinstance(part.get("functionCall"), dict):
                 part["functionCall"]["args"] = {}
+
+
+@hook("chat.stream.tool-as-text", "events", "chat")
+def _tool_as_text(ctx: RequestContext, frames: list[Frame]) -> None:
+    # As when a gateway's stream translation drops tool-call deltas and keeps only text.
+    for data in _data(frames):
+        for choice in data.get("choices") or []:
+            delta = choice.get("delta") or {}
+            if delta.pop("tool_calls", None) is not None:
+                delta.setdefault("content", "")
+            if choice.get("finish_reason") == "tool_calls":
+                choice["finish_reason"] = "stop"
