@@ -153,7 +153,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("messages.usage-zero-input", "messages report input_tokens 0 for a non-empty prompt (plain and streamed)"),
     _d("chat.stream.usage-inflated", "the streamed usage chunk reports 1000x the completion tokens"),
     _d("rerank.raw-scores", "relevance_score values are raw logits outside [0, 1] (order kept)"),
-    _d("responses.previous-id-rejected", "previous_response_id of a response it returned is refused with 400"),
+    _d("responses.previous-id-rejected", "previous_response_id is refused as an unsupported parameter (400)"),
     _d("auth.restricted-ignored-gemini", "a restricted key may use every model on the Gemini routes"),
     _d("auth.restricted-lists-everything", "GET /v1beta/models shows a restricted key every model"),
     _d("gemini.ignores-stop-sequences", "generationConfig.stopSequences is ignored"),

@@ -111,11 +111,11 @@ def _raw_scores(ctx: RequestContext, body: dict[str, Any]) -> None:
 # --- state across calls -----------------------------------------------------------------------------------
 
 @hook("responses.previous-id-rejected", "request", "responses")
-def _forget_previous(ctx: RequestContext, body: dict[str, Any]) -> None:
-    # As when the follow-up is balanced to another channel, whose upstream never stored the response.
-    previous = body.get("previous_response_id")
-    if isinstance(previous, str):
-        raise invalid(f"Previous response with id '{previous}' not found.", "previous_response_id")
+def _refuse_previous(ctx: RequestContext, body: dict[str, Any]) -> None:
+    # As gateways that relay Responses through a stateless channel do: the field is refused outright.
+    if "previous_response_id" in body:
+        raise invalid("Unsupported parameter: 'previous_response_id' is not supported with this model.",
+                      "previous_response_id")
 
 
 # --- a restricted key -------------------------------------------------------------------------------------
