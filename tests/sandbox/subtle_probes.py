@@ -50,7 +50,15 @@ def _stream_usage(a: Answer) -> dict[str, Any]:
     return next(c["usage"] for c in _chunks(a) if c.get("usage"))
 
 
+def _stream_stop(a: Answer) -> Any:
+    return next(c["delta"]["stop_reason"] for c in _chunks(a) if c.get("type") == "message_delta")
+
+
 SUBTLE_PROBES: dict[str, Probe] = {
+    "messages.stream-stop-differs": Probe(
+        "POST", "/v1/messages", {**MESSAGES, "max_tokens": 2, "stream": True},
+        shows=lambda a: _stream_stop(a) != "max_tokens",
+    ),
     "errors.stack-trace": Probe(
         "POST", "/v1/chat/completions", {"model": "sandbox-omni"}, shows=lambda a: "Traceback" in a.text
     ),

@@ -29,7 +29,7 @@ MIN_CHARS_FOR_RATIO = 200  # below this, a short text says nothing about chars p
 def answer_of(ctx: CheckContext, step: str | None = None) -> Answer:
     """The main step's answer, read for the semantic checks; skipped when there is none to read."""
     exchange = ctx.require_success(step)
-    kind = (ctx.step if step is None else ctx.case.step(step)).expect.kind or ""
+    kind = (ctx.step if step is None or step == ctx.step.name else ctx.case.step(step)).expect.kind or ""
     if kind == "gemini.stream.json_array" and exchange.is_event_stream:
         kind = "gemini.stream.sse"  # judged as sent; gemini.json-array-framing reports the framing
     answer = read_answer(kind, exchange.body)

@@ -36,6 +36,7 @@ class Answer:
     hidden_tokens: int = 0  # reasoning billed as output but never shown (reasoning_tokens, thoughtsTokenCount)
     tool_calls: int = 0  # each costs framing tokens beyond its arguments' text
     tool_names: list[str] = field(default_factory=list)  # the tools called, in order
+    finish: dict[str, Any] = field(default_factory=dict)  # choice / candidate -> why it ended (last word wins)
     opaque: bool = False  # output with no text to measure (images, audio, hosted tool calls)
     hidden_included: bool = True  # hidden_tokens is part of output_tokens (OpenAI), or billed beside it (Gemini)
     models: list[str] = field(default_factory=list)  # every model name the answer (or its events) states
@@ -247,6 +248,8 @@ def _messages_usage(answer: Answer, usage: Any, *, output_only: bool = False) ->
 def _messages(answer: Answer, events: list[dict]) -> None:
     body = events[0]
     _model(answer, body.get("model"))
+    if body.get("stop_reason") is not None:
+        answer.finish["message"] = body.get("stop_reason")
     parts = []
     for block in body.get("content") or []:
         if not isinstance(block, dict):
@@ -271,6 +274,8 @@ def _messages_stream(answer: Answer, events: list[dict]) -> None:
             _model(answer, data["message"].get("model"))
             _messages_usage(answer, data["message"].get("usage"))
         elif kind == "message_delta":
+            if isinstance(data.get("delta"), dict) and data["delta"].get("stop_reason") is not None:
+                answer.finish["message"] = data["delta"]["stop_reason"]
             # message_delta's usage is cumulative; its input counts, when present, restate message_start's
             _messages_usage(answer, data.get("usage"), output_only=True)
         elif kind == "content_block_start" and isinstance(data.get("content_block"), dict):
@@ -299,6 +304,8 @@ def _gemini_chunk(answer: Answer, data: dict, stream: bool) -> None:
             continue
         content = candidate.get("content") if isinstance(candidate.get("content"), dict) else {}
         idx = candidate.get("index", n)
+        if candidate.get("finishReason") is not None:
+            answer.finish[f"candidate {idx}"] = candidate["finishReason"]
         for part in content.get("parts") or []:
             if not isinstance(part, dict) or part.get("thought"):
                 continue  # thought summaries are billed as thoughtsTokenCount, not candidatesTokenCount

@@ -89,6 +89,13 @@ def event_line_present(ctx: CheckContext) -> None:
         ctx.fail(problem)
 
 
+def plain_and_stream(ctx: CheckContext) -> tuple[Answer, Answer]:
+    """The answers of a stream-agrees case's plain step and streamed step, in that order."""
+    plain = next(s.name for s in ctx.case.steps if not s.stream)
+    streamed = next(s.name for s in ctx.case.steps if s.stream)
+    return answer_of(ctx, plain), answer_of(ctx, streamed)
+
+
 def model_problem(plain: Answer, streamed: Answer) -> str | None:
     wanted = set(plain.models)
     other = sorted({m for m in streamed.models if m not in wanted})
@@ -103,7 +110,7 @@ def model_problem(plain: Answer, streamed: Answer) -> str | None:
 def stream_model_matches(ctx: CheckContext) -> None:
     """Same request with and without streaming: every chunk's model is the one the plain answer names.
     Cost tracking and client-side routing key on it."""
-    plain, streamed = answer_of(ctx), answer_of(ctx, "stream")
+    plain, streamed = plain_and_stream(ctx)
     problem = model_problem(plain, streamed)
     if problem:
         ctx.fail(problem)
@@ -122,8 +129,30 @@ def stream_tools_agree(ctx: CheckContext) -> None:
     """Same request, stream on and off: the same set of tools is called. Where a tool is forced (the cases
     that carry tools force one), a model has no choice, so a difference is the gateway's translation of the
     stream losing or inventing calls."""
-    plain, streamed = answer_of(ctx), answer_of(ctx, "stream")
+    plain, streamed = plain_and_stream(ctx)
     problem = tools_problem(plain, streamed)
+    if problem:
+        ctx.fail(problem)
+
+
+def finish_problem(plain: Answer, streamed: Answer) -> str | None:
+    for where, reason in plain.finish.items():
+        if where in streamed.finish and streamed.finish[where] != reason:
+            return f"{where}: the plain answer ends with {reason!r}, the stream with {streamed.finish[where]!r}"
+    missing = sorted(set(plain.finish) - set(streamed.finish))
+    if missing:
+        return f"{missing[0]}: the plain answer ends with {plain.finish[missing[0]]!r}, the stream never says why"
+    return None
+
+
+@check("increments.stream-finish-agrees", "A Messages or Gemini stream ends for the same reason as the plain "
+       "answer to the same request", spec=f"{MESSAGES_SPEC}; {GEMINI_SPEC}",
+       applies=lambda case: "stream-agrees" in case.tags and case.family in ("anthropic", "gemini"))
+def stream_finish_agrees(ctx: CheckContext) -> None:
+    """stop_reason (Messages) and finishReason (Gemini) of the stream's last word equal the plain answer's:
+    a short prompt under a tight limit ends the same way however it is delivered (chat.stream-agrees and
+    responses.stream-agrees judge the OpenAI protocols)."""
+    problem = finish_problem(*plain_and_stream(ctx))
     if problem:
         ctx.fail(problem)
 

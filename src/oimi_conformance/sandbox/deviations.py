@@ -161,6 +161,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("responses.json-mode-not-json", "text.format json_object/json_schema answers prose around the JSON"),
     _d("gemini.json-mode-not-json", "responseMimeType application/json answers prose around the JSON"),
     _d("gemini.tool-args-invalid", "functionCall.args is {}, missing the function's required parameters"),
+    _d("messages.stream-stop-differs", "the streamed stop_reason swaps end_turn and max_tokens"),
     _d("chat.stream.tool-as-text", "a streamed forced tool call comes back as an empty text answer, no tool_calls"),
 )
 

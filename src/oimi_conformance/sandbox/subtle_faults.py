@@ -202,3 +202,12 @@ def _tool_as_text(ctx: RequestContext, frames: list[Frame]) -> None:
                 delta.setdefault("content", "")
             if choice.get("finish_reason") == "tool_calls":
                 choice["finish_reason"] = "stop"
+
+
+@hook("messages.stream-stop-differs", "events", "messages")
+def _stop_differs(ctx: RequestContext, frames: list[Frame]) -> None:
+    # As when a gateway's stream translation maps the upstream's finish reason to a default.
+    for data in _data(frames):
+        delta = data.get("delta") if data.get("type") == "message_delta" else None
+        if isinstance(delta, dict) and delta.get("stop_reason") is not None:
+            delta["stop_reason"] = "end_turn" if delta["stop_reason"] == "max_tokens" else "max_tokens"
