@@ -23,7 +23,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a JavaScript stack frame", re.compile(r"\bat (?:[\w$.<> ]+ )?\(?(?:/|[A-Za-z]:\\)[^\s()]+\.[cm]?[jt]s:\d+:\d+")),
     ("a server file path", re.compile(
         r"(?<![\w:/.-])(?:/(?:usr|home|app|opt|var|srv|root|tmp|src|workspace|build|go|Users)/[\w.@+-]+(?:/[\w.@+-]+)*"
-        r"|[A-Za-z]:\\(?:[\w .@+-]+\\)+[\w.@+-]+)\." + _SOURCE_EXT + r"\b")),
+        r"|[A-Za-z]:(?:\\{1,2}[\w .@+-]+)+)\." + _SOURCE_EXT + r"\b")),  # JSON escapes each backslash
     ("a site-packages / node_modules path", re.compile(r"(?:site-packages|dist-packages|node_modules)[/\\][\w.-]+")),
     ("a prefilled bug-report link", re.compile(r"github\.com/[\w.-]+/[\w.-]+/issues/new", re.I)),
 )
