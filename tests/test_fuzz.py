@@ -77,6 +77,7 @@ DEVIATIONS = {
     "errors.html-body": ("fuzz.json-content-type", "Error answered with an HTML page"),
     "errors.accepts-invalid-input": ("fuzz.negative-is-4xx", "Accepted invalid input (HTTP 200)"),
     "auth.echo-key": ("fuzz.key-not-echoed", "Wrong key echoed in the refusal"),
+    "auth.accept-any-key": ("fuzz.wrong-key-refused", "Never-issued key not refused (HTTP 400)"),
 }
 
 
@@ -94,6 +95,8 @@ def test_each_deviation_fails_its_fuzz_check_with_a_redacted_minimal_reproductio
         assert exchange["curl"].startswith("curl ") and title in run["out"] and "reproduce" in run["out"]
         if deviation == "auth.echo-key":  # the probe's wrong key is no secret: the finding shows it echoed
             assert CANARY_KEY in exchange["body"] and CANARY_KEY in exchange["curl"]
+        elif deviation == "auth.accept-any-key":  # the evidence is the probe, sent with the never-issued key
+            assert CANARY_KEY in exchange["curl"]
         else:
             assert "Bearer REDACTED" in exchange["curl"]
 

@@ -68,6 +68,7 @@ class Step:
     path: str | None = None  # override the operation's path (unknown-route cases)
     retry_429: bool = True
     expect: Expect = Expect()
+    url_from: str | None = None  # GET the URL an earlier answer handed back ("main.data.0.url"), with no key
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def _expect(data: dict[str, Any] | None) -> Expect:
 
 def _step(data: dict[str, Any], index: int) -> Step:
     known = {"name", "operation", "body", "raw_body", "auth", "key", "stream", "query", "headers", "method",
-             "path", "retry_429", "expect"}
+             "path", "retry_429", "expect", "url_from"}
     unknown = set(data) - known
     if unknown:
         raise UsageError(f"unknown step field(s) {sorted(unknown)}; allowed: {sorted(known)}")
@@ -129,6 +130,7 @@ def _step(data: dict[str, Any], index: int) -> Step:
         path=data.get("path"),
         retry_429=bool(data.get("retry_429", True)),
         expect=_expect(data.get("expect")),
+        url_from=data.get("url_from"),
     )
 
 
@@ -157,7 +159,7 @@ def load_cases() -> tuple[Case, ...]:
             except (KeyError, TypeError) as exc:
                 raise UsageError(f"{where}: malformed case ({exc})") from exc
             for step in case.steps:
-                if step.operation not in ops:
+                if step.operation not in ops and not step.url_from:
                     raise UsageError(f"{where}: unknown operation {step.operation!r}")
             cases.append(case)
     ids = [c.id for c in cases]

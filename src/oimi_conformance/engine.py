@@ -61,6 +61,7 @@ class RunConfig:
     max_models: int | None = None  # probe the first N listed models
     max_duration: float | None = None  # seconds for the whole run; unfinished case runs are skipped as such
     models_threshold: int | None = None  # above this many listed models, --models or --max-models is required
+    follow_urls: bool = True  # GET the URLs answers hand back (steps with url_from); --no-follow-urls
 
     @property
     def secrets(self) -> list[str]:
@@ -177,7 +178,13 @@ class Engine:
                 break
             method, url, headers, body = build_request(run.case, step, run.model, self.config.base_url,
                                                        self.config.keys, earlier)
-            headers = self.config.headers.applied(headers, f"case {run.case.id}")
+            if step.url_from:
+                # a URL an answer handed back (an image on a CDN): fetched bare, never with the run's headers
+                run.not_sent = _why_not_follow(url, self.config.follow_urls)
+                if run.not_sent:
+                    break
+            else:
+                headers = self.config.headers.applied(headers, f"case {run.case.id}")
             expect_stream = None
             if step.stream:
                 expect_stream = "json_array" if step.operation == "streamGenerateContent" and "alt=sse" not in url \
@@ -186,6 +193,9 @@ class Engine:
             request = Request(f"{run.case.id}/{model}/{step.name}", method, url, headers, body, expect_stream,
                               step.retry_429)
             exchange = await self._send(request)
+            if step.url_from and exchange.missing:  # a recording made without following URLs
+                run.not_sent = f"not judged: the recording has no answer to GET {url} (a replay sends nothing)"
+                break
             run.exchanges[step.name] = exchange
             earlier[step.name] = exchange.json
             if exchange.fault:
@@ -446,6 +456,13 @@ def fold_compact_aliases(found: dict[str, frozenset[str] | None]) -> dict[str, f
         if base and base not in out:
             out[base] = claims
     return out
+def _why_not_follow(url: str, follow: bool) -> str | None:
+    """Why a step that GETs a URL an answer handed back is not sent, or None to send it."""
+    if not follow:
+        return "not sent: --no-follow-urls (the URL an answer handed back is not fetched)"
+    if not url.startswith(("http://", "https://")):
+        return f"not sent: the answer handed back no absolute http(s) URL to fetch ({url[:80]!r})"
+    return None
 
 
 def _set(result: CheckResult, outcome: str, message: str) -> CheckResult:

@@ -159,6 +159,9 @@ def render(template: Any, model: str | None, earlier: dict[str, Any]) -> Any:
 def build_request(case: Case, step: Step, model: str | None, base_url: str, keys: dict[str, str],
                   earlier: dict[str, Any]) -> tuple[str, str, dict[str, str], bytes | None]:
     """Method, URL, headers and body of one step, with the real key in place."""
+    if step.url_from:  # a URL the gateway handed back: fetched as any client would, never with the key
+        url = render({"$from": step.url_from}, model, earlier)
+        return "GET", url if isinstance(url, str) else "", dict(step.headers), None
     op = operations()[step.operation]
     method = step.method or op.method
     path = (step.path or op.path).replace("{model}", quote(model or "", safe=""))

@@ -50,6 +50,7 @@ class Options:
     shard: str | None = None  # --shard K/N: this job's share of the exchanges (shard.py)
     max_models: int | None = None  # take the first N models listed (a gateway may list 200,000)
     max_duration: float | None = None  # seconds for the whole run; what does not fit is reported unfinished
+    no_follow_urls: bool = False  # never GET a URL an answer handed back (offline or firewalled runs)
 
 
 # The run's options, shared by `oimi-conformance run` and the pytest plugin: (flag, argparse/pytest kwargs).
@@ -99,6 +100,8 @@ RUN_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--strict-expectations", {"action": "store_true", "default": False,
                                "help": "a check that passes although the expectations file lists it as a known "
                                        "failure fails the run (the target changed: update the file)"}),
+    ("--no-follow-urls", {"action": "store_true", "default": False,
+                          "help": "never GET a URL an answer hands back (an image url); its checks are skipped"}),
 )
 
 
@@ -119,6 +122,7 @@ def options_from(get: Any) -> Options:
         headers=list(_optional(get, "header") or []), secret_headers=list(_optional(get, "secret_header") or []),
         shard=_optional(get, "shard"),
         max_models=_optional(get, "max_models"), max_duration=_optional(get, "max_duration"),
+        no_follow_urls=bool(_optional(get, "no_follow_urls")),
     )
 
 
@@ -195,7 +199,7 @@ class Target:
                          dry_run=opts.dry_run, strict_expectations=opts.strict_expectations,
                          shard=parse_shard(opts.shard),
                          max_models=opts.max_models, max_duration=opts.max_duration,
-                         models_threshold=MODELS_THRESHOLD)
+                         models_threshold=MODELS_THRESHOLD, follow_urls=not opts.no_follow_urls)
 
     def __exit__(self, *exc: object) -> None:
         if self.sandbox is not None:

@@ -53,6 +53,7 @@ CHECK_IDS: dict[str, str] = {
     "oimi_json_content_type": "fuzz.json-content-type",
     "oimi_key_not_echoed": "fuzz.key-not-echoed",
     "oimi_body_conforms": "fuzz.body-conforms",
+    "oimi_wrong_key_refused": "fuzz.wrong-key-refused",
 }
 TITLES: dict[str, str] = {
     "fuzz.negative-is-4xx": "Invalid input is refused with a 4xx (never 5xx, never 2xx)",
@@ -60,9 +61,12 @@ TITLES: dict[str, str] = {
     "fuzz.json-content-type": "An error answer is application/json, never an HTML page",
     "fuzz.key-not-echoed": "No answer repeats the presented key",
     "fuzz.body-conforms": "A valid request's 2xx answer conforms to its documented kind",
+    "fuzz.wrong-key-refused": "A never-issued key is refused (401/403) before anything else is judged",
 }
-NEGATIVE_CHECKS = ("oimi_negative_is_4xx", "oimi_error_envelope", "oimi_json_content_type", "oimi_key_not_echoed")
-POSITIVE_CHECKS = ("oimi_body_conforms", "oimi_error_envelope", "oimi_json_content_type", "oimi_key_not_echoed")
+NEGATIVE_CHECKS = ("oimi_negative_is_4xx", "oimi_error_envelope", "oimi_json_content_type", "oimi_key_not_echoed",
+                   "oimi_wrong_key_refused")
+POSITIVE_CHECKS = ("oimi_body_conforms", "oimi_error_envelope", "oimi_json_content_type", "oimi_key_not_echoed",
+                   "oimi_wrong_key_refused")
 MIN_ECHO_LENGTH = 8  # a presented credential shorter than this may occur in any body by chance
 # The wrong key oimi_key_not_echoed presents once per operation (never issued, not a secret).
 CANARY_KEY = "sk-oimi-fuzz-canary-7c1e0d5a9b3f4e21a8d6c0b9"
@@ -471,6 +475,31 @@ def oimi_key_not_echoed(ctx: CheckContext, response: Response, case: Case) -> bo
         _fail(case, check_id, "Wrong key echoed in the refusal",
               f"a request with a wrong key answered HTTP {probe.status_code} repeating that key",
               [Violation("auth.key-echoed", "the refusal of a wrong key repeats the key")], evidence=probe)
+    return None
+
+
+@schemathesis.check
+def oimi_wrong_key_refused(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """Ignored auth (schemathesis's ``ignored_auth`` idea, with the harness's own probe): the once-per-operation
+    request with a never-issued key in place of the credential must be refused with 401 or 403. Any other
+    answer means the gateway went past the key: a 2xx serves a stranger, and a 400/404/422 judged the body
+    (or the model) of a caller it never identified; new-api, LiteLLM and the official APIs check the key first."""
+    context = _context(case)
+    op = operation_id(case)
+    if not presented_credentials(response):
+        return None  # no credential in the request: nothing to replace with a wrong key
+    if op not in context.probes:
+        context.probes[op] = _wrong_key_probe(case, response, context)
+    probe = context.probes.get(op)
+    if probe is None:
+        return None
+    check_id = CHECK_IDS["oimi_wrong_key_refused"]
+    context.judged(check_id, op)
+    if probe.status_code not in (401, 403):
+        title = "Never-issued key accepted" if probe.status_code < 400 else "Never-issued key not refused"
+        _fail(case, check_id, f"{title} (HTTP {probe.status_code})",
+              f"the same request with a key no gateway issued answered HTTP {probe.status_code}; expected 401",
+              [Violation("auth.ignored", "a never-issued key was not refused")], evidence=probe)
     return None
 
 

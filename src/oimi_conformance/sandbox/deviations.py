@@ -172,6 +172,26 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("robustness.reset", "the connection is reset before any response"),
     _d("robustness.html-fallback", "a path outside /v1, /v1beta and /api answers the web dashboard: HTTP 200 "
        "text/html (new-api's real behaviour; what an SDK configured without /v1 gets)"),
+    # issue 16: answers well formed but wrong (sandbox/subtle_faults.py)
+    _d("errors.stack-trace", "error messages carry a Python traceback, server file paths and a bug-report link"),
+    _d("chat.stream.cumulative-deltas", "each chat chunk carries the text so far, not the new text"),
+    _d("chat.stream.no-role", "no chat chunk announces delta.role"),
+    _d("chat.stream.upstream-model", "stream chunks name an upstream deployment, not the model the plain answer names"),
+    _d("responses.no-event-lines", "the Responses stream forwards only data: lines, no event: lines"),
+    _d("chat.usage-zero-output", "chat completions report completion_tokens 0 for a non-empty answer"),
+    _d("messages.usage-zero-input", "messages report input_tokens 0 for a non-empty prompt (plain and streamed)"),
+    _d("chat.stream.usage-inflated", "the streamed usage chunk reports 1000x the completion tokens"),
+    _d("rerank.raw-scores", "relevance_score values are raw logits outside [0, 1] (order kept)"),
+    _d("responses.previous-id-rejected", "previous_response_id is refused as an unsupported parameter (400)"),
+    _d("auth.restricted-ignored-gemini", "a restricted key may use every model on the Gemini routes"),
+    _d("auth.restricted-lists-everything", "GET /v1beta/models shows a restricted key every model"),
+    _d("gemini.ignores-stop-sequences", "generationConfig.stopSequences is ignored"),
+    _d("images.url-dead", "the image url points at a file the gateway never serves (404)"),
+    _d("responses.json-mode-not-json", "text.format json_object/json_schema answers prose around the JSON"),
+    _d("gemini.json-mode-not-json", "responseMimeType application/json answers prose around the JSON"),
+    _d("gemini.tool-args-invalid", "functionCall.args is {}, missing the function's required parameters"),
+    _d("messages.stream-stop-differs", "the streamed stop_reason swaps end_turn and max_tokens"),
+    _d("chat.stream.tool-as-text", "a streamed forced tool call comes back as an empty text answer, no tool_calls"),
 )
 
 DEVIATION_NAMES: tuple[str, ...] = tuple(d.name for d in DEVIATIONS)

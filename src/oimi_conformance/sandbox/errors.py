@@ -107,6 +107,10 @@ def render_error(err: SandboxError, ctx: RequestContext) -> Response:
     status = _status(err, ctx)
     no_id = ctx.has("errors.no-request-id")
     message = err.message if no_id or not err.request_id_suffix else f"{err.message} (request id: {ctx.request_id})"
+    if ctx.has("errors.stack-trace"):  # issue 16: an error that discloses server internals
+        from .subtle_faults import with_stack_trace
+
+        message = with_stack_trace(ctx, message)
     headers = {**({} if no_id else {REQUEST_ID_HEADER: ctx.request_id}), **err.headers}
     if ctx.has("errors.no-retry-after"):
         headers.pop("Retry-After", None)

@@ -506,3 +506,7 @@ def _duplicate_ids(ctx: RequestContext, body: dict[str, Any]) -> None:
 @hook("models.bad-shape", "body", "models.list")
 def _bad_shape(ctx: RequestContext, body: dict[str, Any]) -> None:
     body.pop("object", None)
+
+
+# The subtler faults (issue 16) register their hooks with ``hook`` above.
+from . import subtle_faults  # noqa: E402,F401
