@@ -38,7 +38,8 @@ PROVEN_BY_SDK = {"gemini.ping-comment"}
 PROVEN_ELSEWHERE |= PROVEN_BY_SDK
 # new-api behaviours legal under the oimi profile (a 404 for a wrong method, no Retry-After, an unrouted
 # client endpoint reported unsupported): proven in tests/test_new_api.py under strict-native or by their skip.
-PROVEN_ELSEWHERE |= {"errors.no-retry-after", "errors.wrong-method-404", "models.gemini-get-unrouted"}
+PROVEN_ELSEWHERE |= {"errors.no-retry-after", "errors.wrong-method-404", "models.gemini-get-unrouted",
+                     "responses.compact-drops-stream"}  # compact.stream-requested allows 200 (stream ignored) or 400
 
 
 # Deviations that show on any stream or any route: judged on the chat cases.

@@ -388,6 +388,10 @@ PROBES: dict[str, Probe] = {
         {"model": "sandbox-omni", "input": "x", "stream": True},
         shows=lambda a: a.content_type.startswith("text/event-stream"),
     ),
+    "responses.compact-drops-stream": Probe(
+        "POST", "/v1/responses/compact", {"model": "sandbox-omni", "input": "hi", "stream": True},
+        shows=lambda a: a.status == 200 and a.json()["object"] == "response.compaction",
+    ),
     "responses.compact-suffix": Probe(
         "POST", "/v1/responses/compact", {"model": "sandbox-omni", "input": "hi"},
         shows=lambda a: a.status in (404, 503) and "sandbox-omni-openai-compact" in a.text,

@@ -208,7 +208,8 @@ async def dispatch(request: Request) -> Response:
         early = await _robustness(ctx, request)
         if early is not None:
             return early
-        if ctx.has("robustness.html-fallback") and not path.startswith(API_PREFIXES):
+        # /sandbox-files/ plays the image provider's CDN, which is not behind the gateway's router
+        if ctx.has("robustness.html-fallback") and not path.startswith((*API_PREFIXES, "/sandbox-files/")):
             # new-api's RequestId middleware is global: the dashboard page carries the header too
             return HTMLResponse(DASHBOARD_PAGE, status_code=200,
                                 headers={"Cache-Control": "no-cache", REQUEST_ID_HEADER: ctx.request_id})

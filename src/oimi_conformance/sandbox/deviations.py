@@ -119,6 +119,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("responses.changing-id", "response.completed names another response id than response.created"),
     _d("responses.compact-streams", "/v1/responses/compact with stream: true answers an event stream"),
     _d("responses.compaction-rejected", "a compaction item fed back to /v1/responses is refused with 400"),
+    _d("responses.compact-drops-stream", "/v1/responses/compact ignores stream: true and answers one JSON "
+       "compaction (new-api's real behaviour)"),
     _d("responses.compact-suffix", "/v1/responses/compact serves <model>-openai-compact, not <model>: a model "
        "without that mapping answers 503 model_not_found (new-api's real behaviour)"),
     # messages

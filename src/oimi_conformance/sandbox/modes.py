@@ -32,6 +32,7 @@ MODES: dict[str, frozenset[str]] = {
         "messages.max-tokens-optional",  # relay/channel/claude: a default max_tokens is filled in
         "gemini.sse-without-alt",        # relay/channel/gemini: always streams SSE
         "chat.stream.usage-unasked",     # relay/compatible_handler.go: TextHelper, includeUsage defaults true
+        "responses.compact-drops-stream",  # relay/responses_handler.go: ResponsesHelper drops stream
         "errors.rate-limit-empty-body",  # middleware/model-rate-limit.go: c.Status(429), no body, no headers
         "robustness.html-fallback",      # router/web-router.go: unknown non-/v1 paths get the dashboard
     }),

@@ -272,7 +272,8 @@ async def compact(ctx: RequestContext, body: dict[str, Any]) -> Response:
         model_id = f"{model_id}{COMPACT_SUFFIX}"
     select_model(ctx, model_id, "responses.compact")
     # responses.compact-streams: the gateway passes stream through and answers an event stream
-    wants_stream = f.boolean("stream")
+    # new-api drops `stream` from compact requests (relay/responses_handler.go: ResponsesHelper)
+    wants_stream = f.boolean("stream") and not ctx.has("responses.compact-drops-stream")
     streamed = wants_stream and ctx.has("responses.compact-streams")
     if wants_stream and not streamed:
         # the provider's rule: new-api checks only the model on compact and passes the rest upstream
