@@ -45,6 +45,17 @@ CHANNELS: dict[str, tuple[int, list[str], dict[str, str]]] = {
     "conformance-jina": (JINA, ["sandbox-rerank"], {}),
 }
 MODELS = [m for _, models, _ in CHANNELS.values() for m in models]
+
+# Model metadata (``POST /api/models/``, model/model_meta.go Model.Endpoints): the endpoints an operator
+# declares for a model. new-api adds them to what it infers from the channel type, which for an OpenAI
+# channel is only "openai" (common/endpoint_type.go GetEndpointTypesByChannelType), so without them no
+# model would claim Responses, compact, embeddings or images.
+ENDPOINTS: dict[str, dict[str, str]] = {
+    "sandbox-omni": {"openai-response": "/v1/responses", "openai-response-compact": "/v1/responses/compact"},
+    "sandbox-chat": {"openai-response": "/v1/responses"},  # a claim it cannot keep, as in the sandbox
+    "sandbox-embed": {"embeddings": "/v1/embeddings"},
+    "sandbox-image": {"image-generation": "/v1/images/generations"},
+}
 RATE_LIMITED_GROUP = "conformance-ratelimited"
 BROKE_USER = "conformance-broke"  # a user without quota
 RESTRICTED_MODELS = ["sandbox-image"]  # as the sandbox's own restricted key: only the image model
@@ -182,6 +193,15 @@ def ensure_channels(admin: Admin, upstream: str, upstream_key: str) -> None:
         }})
 
 
+def ensure_model_meta(admin: Admin) -> None:
+    existing = {m["model_name"] for m in listed(admin, "/api/models/?p=1&page_size=100")}
+    for name, endpoints in ENDPOINTS.items():
+        if name in existing:
+            continue
+        admin.call("POST", "/api/models/", {"model_name": name, "name_rule": 0, "status": 1, "endpoints": json.dumps(
+            {kind: {"path": path, "method": "POST"} for kind, path in endpoints.items()})})
+
+
 def ensure_tokens(admin: Admin, tokens: dict[str, dict[str, Any]]) -> dict[str, str]:
     def by_name() -> dict[str, int]:
         return {t["name"]: t["id"] for t in listed(admin, "/api/token/?p=1&size=100")}
@@ -196,6 +216,26 @@ def ensure_tokens(admin: Admin, tokens: dict[str, dict[str, Any]]) -> dict[str, 
         key = admin.call("POST", f"/api/token/{present[spec['name']]}/key")["data"]["key"]
         keys[role] = key if key.startswith("sk-") else "sk-" + key
     return keys
+
+
+def wait_for_claims(admin: Admin, key: str, seconds: float) -> bool:
+    """Wait until GET /v1/models shows supported_endpoint_types for the new channels' models.
+
+    new-api serves them from a pricing cache that GetPricing rebuilds only when it is a minute old
+    (model/pricing.go GetModelSupportEndpointTypes): right after seeding, every model claims [].
+    GET /api/pricing is what rebuilds it.
+    """
+    deadline = time.monotonic() + seconds
+    request = urllib.request.Request(admin.base + "/v1/models", headers={"Authorization": f"Bearer {key}"})
+    while time.monotonic() < deadline:
+        admin.call("GET", "/api/pricing")
+        with urllib.request.urlopen(request, timeout=admin.timeout) as response:
+            listing = json.loads(response.read())
+        claims = {m["id"]: set(m.get("supported_endpoint_types") or ()) for m in listing.get("data", [])}
+        if all(claims.get(m) and claims[m] >= set(ENDPOINTS.get(m, ())) for m in MODELS):
+            return True
+        time.sleep(2)
+    return False
 
 
 def warm_rate_limit(base: str, key: str) -> int:
@@ -223,25 +263,30 @@ def main(argv: list[str] | None = None) -> int:
                              "setting up a new database)")
     parser.add_argument("--rate-window-minutes", type=int, default=60)
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for /api/status")
+    parser.add_argument("--claims-wait", type=float, default=80.0,
+                        help="seconds to wait for the models' supported_endpoint_types (new-api caches them 1 min)")
     args = parser.parse_args(argv)
 
     admin = Admin(args.base_url)
     try:
         status = admin.wait_ready(args.wait)
-        password = args.password or secrets.token_urlsafe(18)
+        password = args.password or secrets.token_hex(8)  # new-api: 8 to 20 characters
         setup_and_login(admin, args.username, password)
         set_options(admin, options(args.rate_window_minutes))
         ensure_channels(admin, args.upstream, args.upstream_key)
+        ensure_model_meta(admin)
         keys = ensure_tokens(admin, TOKENS)
         keys["no_quota"] = ensure_broke_user_key(admin, password)
         warmed = warm_rate_limit(args.base_url, keys["rate_limited"])
-    except SeedError as exc:
+        claimed = wait_for_claims(admin, keys["main"], args.claims_wait)
+    except (SeedError, OSError, ValueError) as exc:
         print(f"seed.py: {exc}", file=sys.stderr)
         return 3
     fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump({"keys": keys, "username": args.username, "password": password, "models": MODELS,
-                   "version": status.get("version"), "rate_limit_warmup_status": warmed}, out, indent=1)
+                   "version": status.get("version"), "rate_limit_warmup_status": warmed,
+                   "claims_ready": claimed}, out, indent=1)
     print(f"seed.py: new-api {status.get('version')} seeded: {len(CHANNELS)} channels, {len(keys)} tokens; "
           f"keys in {args.out}", file=sys.stderr)
     return 0
