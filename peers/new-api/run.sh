@@ -9,6 +9,9 @@
 #   NEW_API_BIN=/path/to/new-api NEW_API_COMMIT=<40 hex> peers/new-api/run.sh --record   # + cassettes/new-api/
 #   NEW_API_URL=http://127.0.0.1:3000 NEW_API_ROOT_PASSWORD=... peers/new-api/run.sh      # a new-api you started
 #
+# --record also rewrites reports/peers/new-api-verdict.json (peers/new-api/verdict.py), which the offline
+# replay of cassettes/new-api must reproduce in CI.
+#
 # With NEW_API_BIN everything runs on 127.0.0.1 in a fresh network namespace that has nothing but loopback
 # (new-api listens on all interfaces), with a throw-away SQLite database under $NEW_API_WORK; the sandbox
 # runs there too, and seed.py configures new-api through its admin API. With NEW_API_URL the new-api you
@@ -127,8 +130,8 @@ PY
 echo "new-api $version (commit ${NEW_API_COMMIT:-unknown}) on $NEW_API_URL"
 
 expectations=()
-if [ -f "$ROOT/specs/expectations/new-api.toml" ]; then
-  expectations=(--expectations new-api)
+if [ -f "$ROOT/specs/expectations/new-api.toml" ]; then  # new-api's known deviations, strictly
+  expectations=(--expectations new-api --strict-expectations)
 fi
 set +e
 "$OIMI" run --base-url "$NEW_API_URL" --target-name new-api --profile oimi "${expectations[@]}" --sdk \
@@ -152,4 +155,7 @@ if record and meta_path.is_file():
     meta["peer"] = peer
     meta_path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 PY
+if [ -n "$RECORD" ]; then  # a new recording: the verdict its replay must reproduce (tests/test_peer_new_api.py)
+  "$PYTHON_HARNESS" "$HERE/verdict.py" "$REPORT_DIR"
+fi
 exit "$status"
