@@ -8,17 +8,18 @@ the providers. What it configures, through the same endpoints new-api's dashboar
 - ``POST /api/setup`` (first start only) and ``POST /api/user/login`` for the dashboard access token
   (``Authorization: Bearer <jwt>``; new-api's middleware/auth.go authHelper);
 - options (``PUT /api/option/``): prices for the sandbox models, the model request rate limiter with a
-  ``conformance-ratelimited`` group, no automatic channel disabling;
+  ``conformance-ratelimited`` group, no automatic channel disabling, no CPU/memory load shedding;
 - channels (``POST /api/channel/``, type ids from constant/channel.go): OpenAI (1) for chat, responses,
   compact, embeddings and images; Anthropic (14) for ``claude-sandbox``; Gemini (24) for ``gemini-sandbox``;
   Jina (38) for ``sandbox-rerank``. A model lives on one channel only, because new-api picks a channel by
-  model and group, never by endpoint;
+  model and group, never by endpoint; model metadata (``POST /api/models/``) declares their endpoints;
 - tokens (``POST /api/token/``, then ``POST /api/token/{id}/key`` for the full key): a good key, a key
   limited to ``sandbox-image``, a key in the rate-limited group, and (``POST /api/user/``) a second user
   without quota whose unlimited token is the no-quota key.
 
-The keys go to ``--out`` as JSON (mode 0600), never to stdout. Re-running is safe: what exists is kept.
-Standard library only, so any Python 3.9+ runs it.
+The keys go to ``--out`` as JSON (mode 0600), never to stdout. Re-running is safe: what exists is kept; but
+new-api allows 20 logins and key reads per 20 minutes per address (``CriticalRateLimit``), so seeding one
+instance many times ends in HTTP 429. Standard library only, so any Python 3.9+ runs it.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class SeedError(Exception):
 
 
 class Admin:
-    """new-api's dashboard API, as the root user."""
+    """new-api's dashboard API, as one logged-in user (root, or the quota-less user)."""
 
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
         self.base = base_url.rstrip("/")
