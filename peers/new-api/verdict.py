@@ -2,6 +2,10 @@
 
     python peers/new-api/verdict.py [REPORT_DIR]      (default .peers/new-api/report)
 
+REPORT_DIR is a live run of run.sh, or a replay of the recording (``oimi-conformance run --replay
+cassettes/new-api --report-dir DIR``), e.g. after the expectations changed: the live-only SDK and delivery
+results are not part of the verdict, and the peer (commit, version) then comes from cassettes/new-api/_run.json.
+
 The verdict is what tests/test_peer_new_api.py requires the offline replay of cassettes/new-api to
 reproduce: the outcome counts, every non-passing result and a digest of all of them (the same shape as
 LiteLLM's, from peers/litellm/report.py), plus the new-api commit and version the run was made against.
@@ -27,12 +31,15 @@ verdict = _report.verdict
 def main(report_dir: Path) -> int:
     results = report_dir / "results.json"
     peer_file = report_dir / "peer-version.json"
-    if not results.is_file() or not peer_file.is_file():
-        print(f"verdict.py: {report_dir} has no results.json / peer-version.json: run peers/new-api/run.sh first",
+    if not results.is_file():
+        print(f"verdict.py: {report_dir} has no results.json: run peers/new-api/run.sh (or a replay) first",
               file=sys.stderr)
         return 2
     record = json.loads(results.read_text(encoding="utf-8"))
-    peer = json.loads(peer_file.read_text(encoding="utf-8"))
+    if peer_file.is_file():
+        peer = json.loads(peer_file.read_text(encoding="utf-8"))
+    else:  # a replay: the recording names what it was made against
+        peer = json.loads((ROOT / "cassettes" / "new-api" / "_run.json").read_text(encoding="utf-8"))["peer"]
     expectations = record["meta"].get("expectations")
     payload = {"peer": peer, "profile": record["meta"]["profile"],
                "expectations": Path(expectations).stem if expectations else None, **verdict(record)}
