@@ -75,18 +75,10 @@ SHARED_MODELS = ["sandbox-omni", "sandbox-embed", "sandbox-image", "sandbox-rera
 KNOWN_DIFFERENCES: dict[tuple[str, str, str | None], tuple[str, str, str]] = {
     ("compact.object", "compact.stream-requested", "sandbox-omni"): (
         "skipped", "passed",
-        "the sandbox routes compact to <model>-openai-compact, as new-api did until bb234ff4 (2026-08-11, "
-        "#6770); the recorded commit sends compact straight to the channel"),
-    ("errors.envelope", "errors.rate-limited-key", "sandbox-omni"): (
-        "passed", "failed",
-        "new-api's rate limiter answers 429 with an empty body (middleware/model-rate-limit.go: "
-        "memoryRateLimitHandler); the sandbox sends an error envelope"),
-    ("http.expected-status", "errors.images.missing-prompt", "sandbox-image"): (
-        "xfailed", "failed",
-        "new-api does not check the image prompt (relay/helper/valid_request.go: GetAndValidOpenAIImageRequest), "
-        "the upstream's 400 is relayed; the sandbox answers 500"),
-    ("http.no-server-error", "errors.images.missing-prompt", "sandbox-image"): (
-        "xfailed", "failed", "as above"),
+        "new-api rebuilds a compact request from its documented fields only, so `stream: true` never reaches "
+        "the upstream and the answer is a 200 compaction object (relay/responses_handler.go: ResponsesHelper); "
+        "the sandbox's new-api mode refuses the streamed compact request with 400, so there is no object to "
+        "judge"),
 }
 
 
