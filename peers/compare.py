@@ -3,8 +3,8 @@
     python peers/compare.py
 
 Each peer's column comes from the offline replay of its committed recording (cassettes/<peer>, judged with
-its expectations and profile), so the page is regenerated without any gateway running. The column of
-new-api (the sandbox's faithful default, specs/expectations/new-api.toml) is a placeholder until it is filled.
+its expectations and profile), so the page is regenerated without any gateway running. new-api's column is
+the real new-api (cassettes/new-api, made by peers/new-api/run.sh), judged with the `oimi` profile.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PEERS = {  # name -> (title, how it was run)
     "litellm": ("LiteLLM proxy", "PyPI `litellm[proxy]`, pinned (`peers/litellm/constraints.txt`)"),
     "portkey": ("Portkey AI gateway", "npm `@portkey-ai/gateway` 1.15.2, lock file (`peers/portkey/`)"),
+    "new-api": ("new-api (the Oimi software)", "QuantumNous/new-api `116255f0`, built by you, seeded by "
+                "`peers/new-api/seed.py`"),
 }
-PLACEHOLDER = ("new-api (sandbox, faithful)", "to be filled from specs/expectations/new-api.toml")
 
 
 def replay(peer: str) -> dict:
@@ -49,7 +50,7 @@ def main() -> None:
     records = {peer: replay(peer) for peer in PEERS}
     matrices = {peer: build_matrix(record) for peer, record in records.items()}
     caps = next(iter(matrices.values()))["capabilities"]
-    titles = [PEERS[p][0] for p in PEERS] + [PLACEHOLDER[0]]
+    titles = [PEERS[p][0] for p in PEERS]
     lines = [
         "# Gateways side by side",
         "",
@@ -60,28 +61,29 @@ def main() -> None:
         f"{SYMBOL['supported']} supported, {SYMBOL['unsupported']} unsupported (a clean 4xx), "
         f"{SYMBOL['broken']} broken. LiteLLM's model list makes no claims, so its run "
         "probes every model on every capability; Portkey passes the sandbox's `supported_endpoint_types` "
-        "through, so its run probes a model only on what it claims (one model per capability). Counts of checks "
+        "through, so its run probes a model only on what it claims (one model per capability). new-api, the "
+        "software behind the Oimi API, is judged with the `oimi` profile and its own expectations, on the claims "
+        "of its channels (`peers/new-api/seed.py`). Counts of checks "
         "come from the replay, which leaves out what only a live run judges (SDK calls, arrival times).",
         "",
         "| | " + " | ".join(titles) + " |",
         "|---|" + "---|" * len(titles),
-        "| installed as | " + " | ".join(PEERS[p][1] for p in PEERS) + f" | {PLACEHOLDER[1]} |",
-        "| report | " + " | ".join(f"[{p}.md]({p}.md)" for p in PEERS) + " | (lead) |",
+        "| installed as | " + " | ".join(PEERS[p][1] for p in PEERS) + " |",
+        "| report | " + " | ".join(f"[{p}.md]({p}.md)" for p in PEERS) + " |",
     ]
     counts = {p: r["meta"]["counts"] for p, r in records.items()}
     lines.append("| checks passed / known deviations | " + " | ".join(
-        f"{counts[p]['passed']} / {counts[p]['xfailed']}" for p in PEERS) + " | |")
+        f"{counts[p]['passed']} / {counts[p]['xfailed']}" for p in PEERS) + " |")
     lines.append("| distinct deviations (expectations entries) | " + " | ".join(
-        str(len({e.reason for e in load_expectations(p).items})) for p in PEERS) + " | |")
+        str(len({e.reason for e in load_expectations(p).items})) for p in PEERS) + " |")
     for capability in caps:
-        lines.append(f"| `{capability}` | " + " | ".join(cell(matrices[p], capability) for p in PEERS) + " | |")
+        lines.append(f"| `{capability}` | " + " | ".join(cell(matrices[p], capability) for p in PEERS) + " |")
     lines += ["", "## What each gets wrong", ""]
     for peer in PEERS:
         lines += [f"### {PEERS[peer][0]}", ""]
         for reason in dict.fromkeys(e.reason for e in load_expectations(peer).items):
             lines.append(f"- {reason}")
         lines.append("")
-    lines += [f"### {PLACEHOLDER[0]}", "", "- (to be filled by the lead: specs/expectations/new-api.toml)", ""]
     out = ROOT / "reports" / "peers" / "README.md"
     out.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {out}")
