@@ -18,8 +18,10 @@ from .stream_limits import StreamStop, read_all
 
 PREVIEW_BYTES = 4096  # what a report shows of a body; the cassette keeps it whole
 # The id support asks for: new-api's X-Oneapi-Request-Id (middleware/request-id.go), OpenAI's x-request-id,
-# Anthropic's request-id; else the "(request id: ...)" suffix new-api puts on its error messages.
-REQUEST_ID_HEADERS = ("x-oneapi-request-id", "x-request-id", "request-id")
+# Anthropic's request-id, LiteLLM's x-litellm-call-id, Portkey's x-portkey-trace-id; else the
+# "(request id: ...)" suffix new-api puts on its error messages.
+REQUEST_ID_HEADERS = ("x-oneapi-request-id", "x-request-id", "request-id", "x-litellm-call-id",
+                      "x-portkey-trace-id")
 _REQUEST_ID_SUFFIX = re.compile(r"\(request id: ([^)\s]+)\)")
 # A body bigger than this is kept in a temporary file, not in memory: a run's memory must not grow
 # with the number of big answers (judging reads it back, one at a time).
