@@ -72,14 +72,10 @@ SHARED_MODELS = ["sandbox-omni", "sandbox-embed", "sandbox-image", "sandbox-rera
 
 # (check, case, model) -> (sandbox's verdict, real new-api's verdict, why they differ). Each is a sandbox-model
 # difference found by running new-api (reports/peers/new-api.md, "Differential"); fixing the sandbox removes it.
-KNOWN_DIFFERENCES: dict[tuple[str, str, str | None], tuple[str, str, str]] = {
-    ("compact.object", "compact.stream-requested", "sandbox-omni"): (
-        "skipped", "passed",
-        "new-api rebuilds a compact request from its documented fields only, so `stream: true` never reaches "
-        "the upstream and the answer is a 200 compaction object (relay/responses_handler.go: ResponsesHelper); "
-        "the sandbox's new-api mode refuses the streamed compact request with 400, so there is no object to "
-        "judge"),
-}
+# Where the sandbox's new-api mode and the real new-api cannot agree, each named with its field and reason.
+# Empty: since the sandbox drops `stream` on compact as new-api does (responses.compact-drops-stream), every
+# result both runs have agrees.
+KNOWN_DIFFERENCES: dict[tuple[str, str, str | None], tuple[str, str, str]] = {}
 
 
 def _verdicts(results) -> dict[tuple[str, str, str | None], str]:

@@ -74,7 +74,7 @@ def stream_values(kind: str, body: bytes) -> tuple[list[Any], list[str | None]]:
         if framing == "sse":
             try:
                 values.append(json.loads(item.data))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, RecursionError):
                 continue
             names.append(item.event)
         else:
@@ -96,7 +96,7 @@ def read_answer(kind: str, body: bytes | str) -> Answer | None:
     elif kind in GENERATION_KINDS:
         try:
             value = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return None
         if not isinstance(value, dict):
             return None

@@ -69,7 +69,7 @@ def _trailing_json_error(body: bytes) -> str | None:
         return None
     try:
         return _error_in(json.loads(tail))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -98,7 +98,7 @@ def no_error_after_start(ctx: CheckContext) -> None:
             continue
         try:
             message = _error_in(json.loads(data))
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if message is not None:
             ctx.fail(f"HTTP 200, then event {position} of the stream is an error: {message}")
@@ -134,7 +134,7 @@ def usage_only_when_asked(ctx: CheckContext) -> None:
             continue
         try:
             chunk = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(chunk, dict) and chunk.get("choices") == [] and chunk.get("usage"):
             ctx.fail(f"event {position} is a usage chunk with choices [] although the request did not ask for "

@@ -74,7 +74,7 @@ def json_problem(text: str, schema: object) -> str | None:
 
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return f"JSON output was asked for but the text is not JSON: {text[:120]!r}"
     if not isinstance(value, dict):
         return f"JSON output was asked for but the text is JSON {type(value).__name__}, not an object"
