@@ -172,8 +172,10 @@ class StreamJudge:
         try:
             data = json.loads(data_text)
         except (ValueError, RecursionError) as exc:
+            # a RecursionError (JSON nested past Python's limit) has no msg/pos to quote
+            where = f"{exc.msg} at char {exc.pos}" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
             self._report([Violation(
-                "framing.invalid-json", f"event data is not JSON ({exc.msg} at char {exc.pos}): "
+                "framing.invalid-json", f"event data is not JSON ({where}): "
                 f"{data_text[:120]!r}", f"/events/{index}", grammar.file)])
             return
         self.feed_value(data, index=index, arrival=arrival, sse_event=sse_event)

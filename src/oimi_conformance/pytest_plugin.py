@@ -76,6 +76,7 @@ class PreparedRun:
         self.exchange_dicts: dict[str, Any] | None = None
         self.reporter: Any = None
         self.selected: set[int] | None = None  # case runs of the collected items, after -k and deselection
+        self.sdk_target: Any = None  # sdk.SdkTarget, made by the first SDK check (sdk.pytest_sdk_result)
 
     def prepare(self) -> None:
         if self.engine is not None:
@@ -172,7 +173,7 @@ def oimi_result(request: pytest.FixtureRequest, oimi_item: Any) -> CheckResult:
     return result
 
 
-_ALLURE_ITEM = pytest.StashKey[tuple[Any, ...]]()
+_ALLURE_ITEM = pytest.StashKey[tuple[Any, Any, Any, Any]]()
 _ALLURE_CACHE = pytest.StashKey[dict[str, Any]]()
 
 
