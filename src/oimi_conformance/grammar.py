@@ -114,9 +114,6 @@ class Grammar:
         final = {s for s in self.accept if not any(t for t in self.states.get(s, {}).values())}
         return frozenset(t for m in self.states.values() for t, target in m.items() if target in final)
 
-    def schema_for(self, event_type: str) -> str | None:
-        return self.schemas.get(event_type, self.schemas.get(ANY))
-
     def expected_after(self, state: str) -> list[str]:
         moves = sorted(t for t, target in self.states.get(state, {}).items() if target is not None)
         return moves + sorted(self.anywhere | self.terminal_anywhere)

@@ -122,10 +122,6 @@ def _run(config: pytest.Config) -> PreparedRun:
     return run
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "oimi_kind(name): the body kind a test's captured response must conform to")
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "oimi_item" not in metafunc.fixturenames:
         return

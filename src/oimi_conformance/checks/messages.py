@@ -11,7 +11,6 @@ from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://platform.claude.com/docs/en/api/messages/create"
 STREAM_SPEC = "https://platform.claude.com/docs/en/build-with-claude/streaming"
-STOP_SPEC = "https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons"
 TOOLS_SPEC = "https://platform.claude.com/docs/en/agents-and-tools/tool-use/implement-tool-use"
 MESSAGE = main_kind("anthropic.messages")
 STREAM = main_kind("anthropic.messages.stream")
