@@ -32,6 +32,7 @@ def _config(base_url: str, mode: str, folder: Path, **kw) -> RunConfig:
                      expectations=load_expectations("sandbox"), record_mode=mode, cassette_dir=folder, **kw)
 
 
+@pytest.mark.slow
 def test_replay_verdict_equals_live_verdict(tmp_path):
     cassettes = tmp_path / "cassettes"
     live_dir = str(tmp_path / "live")
@@ -45,6 +46,7 @@ def test_replay_verdict_equals_live_verdict(tmp_path):
     assert meta["replay"] is True and meta["requests"] == 0
 
 
+@pytest.mark.slow
 def test_shipped_cassettes_replay_to_the_live_verdict(tmp_path):
     """CI's offline regression: the committed cassettes/sandbox judge as the embedded sandbox does live."""
     assert SHIPPED.is_dir(), "re-record with: oimi-conformance run --record"
@@ -150,6 +152,7 @@ def test_echoing_gateway_leaves_no_key_in_cassettes(deviant_sandbox, tmp_path):
             assert not any(k in path.read_text() for k in SANDBOX_KEYS.values()), path
 
 
+@pytest.mark.slow
 def test_pytest_record_mode_none_replays(tmp_path):
     import subprocess
     import sys

@@ -91,6 +91,7 @@ CANNOT_PASS_HERE = {c.id: "drives an official SDK: runs only with --sdk (tests/t
                     for c in select() if c.area == "sdk"}
 
 
+@pytest.mark.slow
 def test_faithful_sandbox_passes_every_check(sandbox):
     record = _run(sandbox.base_url, None)
     bad = [f"{r.check_id} {r.case_id} {r.model}: {r.message}" for r in record.results
@@ -116,6 +117,7 @@ def switchable():
 
 
 @pytest.mark.parametrize("deviation", sorted(CATCHES))
+@pytest.mark.slow
 def test_deviation_is_caught(switchable, deviation):
     claimed = CATCHES[deviation]
     family = deviation.split(".")[0]

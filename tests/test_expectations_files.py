@@ -77,6 +77,7 @@ def test_sandbox_expectations_have_no_wildcard_check():
         assert "*" not in "".join(checks), f"sandbox.toml: {checks} for {item.reason[:80]}"
 
 
+@pytest.mark.slow
 def test_strict_expectations_on_the_embedded_default_exits_0(tmp_path, capsys):
     code = main(["run", "--strict-expectations", "--report-dir", str(tmp_path), "-q"])
     out = capsys.readouterr().out

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from oimi_conformance.cli import main
@@ -21,6 +22,7 @@ def _result(report: Path) -> dict:
     return next(r for r in results if r["check_id"] == "images.url-resolves" and r["case_id"] == CASE)
 
 
+@pytest.mark.slow
 def test_replay_judges_the_recorded_fetch_and_skips_without_one(tmp_path):
     copy = tmp_path / "cassettes"
     shutil.copytree(SHIPPED, copy)

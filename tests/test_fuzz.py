@@ -40,6 +40,7 @@ def fuzz(capsys: pytest.CaptureFixture[str], report: Path, base_url: str, *extra
     return {"code": code, "out": out, "results": results, "exchanges": exchanges, "failed": failed}
 
 
+@pytest.mark.slow
 def test_faithful_sandbox_has_no_finding(sandbox, tmp_path, capsys) -> None:
     run = fuzz(capsys, tmp_path, sandbox.base_url)
     assert run["code"] == 0 and run["failed"] == [], run["out"]
@@ -56,6 +57,7 @@ def test_faithful_sandbox_has_no_finding(sandbox, tmp_path, capsys) -> None:
     assert meta["requests"] == meta["fuzz"]["cases"] + 2 + 1 and meta["fuzz"]["cases"] >= 30
 
 
+@pytest.mark.slow
 def test_every_operation_is_fuzzed_on_the_faithful_sandbox(sandbox, tmp_path, capsys) -> None:
     """What the README says CI fuzzes: all of specs/openapi.yaml's operations, a small budget each."""
     import yaml
@@ -81,6 +83,7 @@ DEVIATIONS = {
 }
 
 
+@pytest.mark.slow
 def test_each_deviation_fails_its_fuzz_check_with_a_redacted_minimal_reproduction(deviant_sandbox, tmp_path,
                                                                                  capsys) -> None:
     gateway = deviant_sandbox()
@@ -101,6 +104,7 @@ def test_each_deviation_fails_its_fuzz_check_with_a_redacted_minimal_reproductio
             assert "Bearer REDACTED" in exchange["curl"]
 
 
+@pytest.mark.slow
 def test_a_gateway_echoing_the_runs_own_key_never_gets_it_into_any_output(deviant_sandbox, tmp_path, capfd,
                                                                          monkeypatch) -> None:
     secret = "sk-oimi-fuzz-test-secret-0123456789"  # unknown to the sandbox, which echoes it in every 401
@@ -118,6 +122,7 @@ def test_a_gateway_echoing_the_runs_own_key_never_gets_it_into_any_output(devian
         assert secret.encode() not in path.read_bytes(), path
 
 
+@pytest.mark.slow
 def test_same_seed_same_cases_and_findings(deviant_sandbox, tmp_path, capsys) -> None:
     gateway = deviant_sandbox("errors.server-error-on-bad-input")
     first, second = (fuzz(capsys, tmp_path / name, gateway.base_url, "--max-examples", "10",
@@ -132,6 +137,7 @@ def test_same_seed_same_cases_and_findings(deviant_sandbox, tmp_path, capsys) ->
     assert first["failed"] and stable(first) == stable(second)
 
 
+@pytest.mark.slow
 def test_positive_mode_stays_within_the_budget_and_judges_bodies(deviant_sandbox, tmp_path, capsys) -> None:
     gateway = deviant_sandbox("chat.bad-finish-reason")
     run = fuzz(capsys, tmp_path, gateway.base_url, "--positive", "--max-requests", "12", "--operations",

@@ -132,6 +132,7 @@ def test_a_case_header_of_the_same_name_wins_and_a_credential_clash_is_refused()
     assert applied == {"X-Gw": "1", "x-api-key": "k", "anthropic-version": "2023-06-01"}
 
 
+@pytest.mark.slow
 def test_cassettes_match_on_the_extra_headers(sandbox, tmp_path, capsys):
     cassettes = tmp_path / "c"
     common = ["--cases", "chat.basic", "--models", "sandbox-omni", "-q", "--cassette-dir", str(cassettes)]
@@ -176,6 +177,7 @@ def test_fuzz_gives_schemathesis_the_headers():
     assert loaded.projects.get_default().headers == {"X-Trace-Tag": "fuzz-17"}
 
 
+@pytest.mark.slow
 def test_fuzz_sends_the_headers_on_every_generated_request(recorder, tmp_path, capsys):
     code = main(["fuzz", "--base-url", recorder.url, "--api-key", VALID, "--operations", "createEmbedding",
                  "--models", "sandbox-embed", "--seed", "1", "--max-examples", "5", "--report-dir", str(tmp_path),

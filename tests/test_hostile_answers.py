@@ -36,6 +36,7 @@ def test_a_deeply_nested_model_list_is_one_line_exit_2(tmp_path, capfd):
 
 
 @pytest.mark.parametrize("depth", [950, 20000])
+@pytest.mark.slow
 def test_deeply_nested_answers_are_failed_checks_with_every_report_written(tmp_path, capfd, depth):
     with start_hostile(HostileConfig(mode="deep", depth=depth)) as hostile:
         code = _run(hostile.base_url, tmp_path, "--models", "hostile-chat", "--cases", "chat.basic,models.list",
@@ -54,6 +55,7 @@ def test_validate_judges_a_deep_body_without_a_traceback(tmp_path, capsys):
     assert "framing.too-deep" in out
 
 
+@pytest.mark.slow
 def test_odd_model_ids_are_recorded_replayed_and_reported(tmp_path, capfd, monkeypatch):
     monkeypatch.setenv("OIMI_CONFORMANCE_ALLURE", "1")
     cassettes = tmp_path / "cassettes"

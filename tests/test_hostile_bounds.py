@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from oimi_conformance import exchange as exchange_module
 from oimi_conformance.cli import main
 from oimi_conformance.exchange import Exchange
@@ -44,6 +46,7 @@ def test_big_answers_are_judged_and_their_wire_size_reported(tmp_path):
     assert len(main_exchange["body"]) < 10_000  # a preview, not the body
 
 
+@pytest.mark.slow
 def test_a_huge_model_list_asks_for_models_or_max_models(tmp_path, capsys):
     with start_hostile(HostileConfig(model_count=200_000)) as hostile:
         code = _run(hostile.base_url, tmp_path)

@@ -39,6 +39,7 @@ def _assert_no_form(blob: bytes, where: str) -> None:
     assert Redactor([KEY, NEVER_ISSUED]).leaks(blob) == [], where
 
 
+@pytest.mark.slow
 def test_every_encoding_of_every_presented_key_stays_out_of_everything_written(tmp_path, capfd, monkeypatch):
     monkeypatch.setenv("OIMI_CONFORMANCE_ALLURE", "1")
     report = tmp_path / "report"
@@ -126,6 +127,7 @@ def test_the_guard_keeps_a_clean_cassette(tmp_path):
     assert path.exists()
 
 
+@pytest.mark.slow
 def test_the_fuzz_report_holds_no_form_of_the_key(tmp_path, capfd, monkeypatch):
     monkeypatch.setenv("OIMI_CONFORMANCE_ALLURE", "1")
     with start_hostile(HostileConfig(mode="echo-key")) as hostile:

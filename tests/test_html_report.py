@@ -152,6 +152,7 @@ def test_report_command_regenerates_the_page(run_dir, capsys):
 
 
 @needs_chromium
+@pytest.mark.browser
 def test_filters_work_in_a_browser_and_the_page_sends_nothing(run_dir, tmp_path):
     results, _, _ = _load(run_dir)
     matrix = build_matrix(results)
@@ -176,6 +177,7 @@ def test_filters_work_in_a_browser_and_the_page_sends_nothing(run_dir, tmp_path)
 
 
 @needs_chromium
+@pytest.mark.browser
 def test_hostile_markup_does_not_run_in_a_browser(tmp_path):
     page = _hostile_page(tmp_path)
     proc = _chromium(tmp_path, page.as_uri() + "#verdict=broken", "--dump-dom", "--enable-logging=stderr", "--v=0")
@@ -222,6 +224,7 @@ def screenshot_run(tmp_path_factory) -> tuple[Path, str]:
     return folder, json.dumps({"args": SCREENSHOT_RUN, "counts": counts}, sort_keys=True)
 
 
+@pytest.mark.slow
 def test_the_committed_screenshot_pictures_the_pinned_run(screenshot_run):
     """The README's screenshot cannot drift silently: its stamp must be what the pinned run gives today."""
     _, stamp = screenshot_run
@@ -231,6 +234,8 @@ def test_the_committed_screenshot_pictures_the_pinned_run(screenshot_run):
 
 
 @needs_chromium
+@pytest.mark.slow
+@pytest.mark.browser
 def test_screenshot_of_a_real_report(screenshot_run, tmp_path):
     folder, stamp = screenshot_run
     shot = tmp_path / "report.png"

@@ -48,6 +48,7 @@ def _by_outcome(record: dict, outcome: str) -> list[dict]:
 
 # -- the default run is green, and every known behaviour is shown with its citation ---------------------
 
+@pytest.mark.slow
 def test_embedded_default_is_new_api_green_with_cited_xfails(tmp_path):
     code, record = _run(tmp_path)
     assert code == 0, [f"{r['check_id']} {r['case_id']}: {r['message']}" for r in _by_outcome(record, "failed")]
@@ -118,6 +119,7 @@ def test_a_known_deviation_never_hides_a_new_violation_on_the_same_check():
 
 # -- legal under the oimi profile, a deviation under strict-native ------------------------------------------
 
+@pytest.mark.slow
 def test_no_retry_after_and_404_for_a_wrong_method_are_legal_for_oimi_and_fail_strict_native(deviant_sandbox,
                                                                                              tmp_path):
     sandbox = deviant_sandbox("errors.no-retry-after", "errors.wrong-method-404")
@@ -151,6 +153,7 @@ def test_base_url_forms_reach_the_same_paths(suffix):
         "https://h.example/v1beta/models/m:generateContent"
 
 
+@pytest.mark.slow
 def test_a_trailing_v1_gives_the_same_verdicts_as_the_bare_host(new_api, tmp_path):
     def verdicts(base: str, folder: str) -> dict:
         _, record = _run(tmp_path / folder, "--base-url", base, "--api-key", VALID,
@@ -187,6 +190,7 @@ def test_an_error_after_a_200_stream_began_is_named_as_such(deviant_sandbox, tmp
                for r in failed)
 
 
+@pytest.mark.slow
 def test_request_ids_are_recorded_and_shown_and_their_absence_is_a_warning(deviant_sandbox, tmp_path, capsys):
     sandbox = deviant_sandbox("chat.usage-arithmetic")
     _run(tmp_path / "with", "--base-url", sandbox.base_url, "--api-key", VALID, "--expectations", "sandbox",
@@ -202,6 +206,7 @@ def test_request_ids_are_recorded_and_shown_and_their_absence_is_a_warning(devia
     assert code == 1 and failed and all(r["severity"] == "warning" for r in failed)
 
 
+@pytest.mark.slow
 def test_credential_precedence_is_new_apis(new_api, deviant_sandbox, tmp_path):
     code, record = _run(tmp_path / "ok", "--base-url", new_api.base_url, "--api-key", VALID,
                         "--expectations", "new-api,sandbox", "--cases", "auth.precedence.*")
@@ -224,6 +229,7 @@ def test_a_listed_compact_alias_is_folded_into_its_model():
                                            "only": frozenset({"openai-response-compact"})}
 
 
+@pytest.mark.slow
 def test_compact_is_served_through_the_alias_and_a_claim_without_one_fails(deviant_sandbox, tmp_path):
     # new-api before bb234ff4 (2026-08-11) routed compact for X to X-openai-compact; the current one does not
     older = start_sandbox(SandboxConfig(deviations=frozenset({"responses.compact-suffix"})))

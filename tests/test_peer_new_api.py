@@ -51,6 +51,7 @@ def test_new_api_recording_names_its_commit_and_is_keyless():
         assert not _NEW_API_KEY.search(text) and "sk-sandbox-valid" not in text, path
 
 
+@pytest.mark.slow
 def test_new_api_replay_reproduces_the_recorded_verdict(replayed):
     record = replayed.as_dict()
     assert record["meta"]["replay"] is True and record["meta"]["requests"] == 0
@@ -87,6 +88,7 @@ def _verdicts(results) -> dict[tuple[str, str, str | None], str]:
     return out
 
 
+@pytest.mark.slow
 def test_sandbox_new_api_mode_agrees_with_the_real_new_api_check_by_check(replayed):
     with start_sandbox(SandboxConfig(mode="new-api")) as sandbox:
         config = RunConfig(base_url=sandbox.base_url, keys=dict(SANDBOX_KEYS), profile=load_profile("oimi"),

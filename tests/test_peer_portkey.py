@@ -49,6 +49,7 @@ def test_portkey_recording_sends_its_config_header_and_holds_no_key():
         assert "x-portkey-config" in text, path  # every request carried the routing header
 
 
+@pytest.mark.slow
 def test_portkey_replay_reproduces_the_recorded_verdict(replayed):
     record = replayed.as_dict()
     assert record["meta"]["replay"] is True and record["meta"]["requests"] == 0
@@ -61,6 +62,7 @@ def test_portkey_replay_reproduces_the_recorded_verdict(replayed):
     assert sum(1 for v in got["failing"].values() if v == "xfailed") >= 15
 
 
+@pytest.mark.slow
 def test_every_portkey_expectation_is_used(replayed):
     expectations = load_expectations("portkey")
     used = {id(expectations.find(r.check_id, r.case_id, r.model)) for r in replayed.results
@@ -79,6 +81,7 @@ def test_every_peer_expectation_cites_an_official_reference(peer):
         assert entry.get("link", "https://github.com/").startswith("https://github.com/"), entry["reason"]
 
 
+@pytest.mark.slow
 def test_rules_are_judged_by_their_source_and_a_missing_route_is_no_auth_failure(replayed):
     """The audit's findings, as the replay of both peers shows them: a missing Gemini route is an unsupported
     capability (skipped by the auth checks, a deviation of the route itself), and the envelope of an

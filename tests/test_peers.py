@@ -44,6 +44,7 @@ def test_litellm_recording_is_complete_and_keyless():
         assert "sk-litellm-conformance" not in text and "sk-sandbox-valid" not in text, path
 
 
+@pytest.mark.slow
 def test_litellm_replay_reproduces_the_recorded_verdict(replayed):
     record = replayed.as_dict()
     assert record["meta"]["replay"] is True and record["meta"]["requests"] == 0
@@ -57,6 +58,7 @@ def test_litellm_replay_reproduces_the_recorded_verdict(replayed):
     assert sum(1 for v in got["failing"].values() if v == "xfailed") >= 50  # real findings, all explained
 
 
+@pytest.mark.slow
 def test_every_litellm_expectation_is_used(replayed):
     """An entry that no result matches is stale: the recording and the expectations file disagree."""
     expectations = load_expectations("litellm")

@@ -71,6 +71,7 @@ def _run(base_url: str, tmp_path, *extra: str) -> tuple[int, list[dict]]:
 
 
 @pytest.mark.parametrize("profile", profile_names())
+@pytest.mark.slow
 def test_refusing_every_claimed_endpoint_fails_under_every_profile(tmp_path, capsys, profile):
     with refusing_gateway(CLAIMS_EVERYTHING) as base_url:
         code, results = _run(base_url, tmp_path, "--profile", profile)
@@ -85,6 +86,7 @@ def test_refusing_every_claimed_endpoint_fails_under_every_profile(tmp_path, cap
     assert excused == []
 
 
+@pytest.mark.slow
 def test_refusing_everything_fails_the_run_and_the_summary_says_how_much_was_unsupported(tmp_path, capsys):
     with refusing_gateway(None) as base_url:
         code, results = _run(base_url, tmp_path, "--models", "stub-model")

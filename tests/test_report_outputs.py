@@ -47,6 +47,7 @@ def _params(result: dict) -> dict[str, str]:
     return {p["name"]: p["value"].strip("'") for p in result["parameters"]}
 
 
+@pytest.mark.slow
 def test_every_check_result_is_an_allure_result(run_dir):
     results = json.loads((run_dir / "results.json").read_text())["results"]
     allure = [r for r in _allure(run_dir) if "story" in _labels(r)]  # not a suite with nothing to parametrize
@@ -161,6 +162,7 @@ def test_allure_results_can_be_turned_off(tmp_path):
     assert not (tmp_path / "allure-results").exists()
 
 
+@pytest.mark.slow
 def test_replayed_streams_get_a_transcript_without_times(tmp_path, monkeypatch):
     monkeypatch.setenv("OIMI_CONFORMANCE_ALLURE", "1")
     cassettes = spec_root().parent / "cassettes" / "sandbox"

@@ -23,6 +23,7 @@ def _record(base_url: str, tmp_path, *extra: str) -> tuple[int, dict]:
     return code, json.loads((tmp_path / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_embedded_default_passes_and_writes_a_valid_record(tmp_path, capsys):
     code = main(["run", "--report-dir", str(tmp_path), "-q"])
     out = capsys.readouterr().out
@@ -38,6 +39,7 @@ def test_embedded_default_passes_and_writes_a_valid_record(tmp_path, capsys):
     assert "endpoint" in out and "total" in out  # the terminal summary table
 
 
+@pytest.mark.slow
 def test_every_failure_is_a_diagnosis(deviant_sandbox, tmp_path, capsys):
     sandbox = deviant_sandbox("chat.usage-arithmetic")
     code, record = _record(sandbox.base_url, tmp_path, "--checks", "chat.usage-arithmetic")
@@ -71,6 +73,7 @@ def test_bad_profile_is_a_usage_error(capsys):
     assert "unknown profile" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_key_never_leaks_even_when_the_gateway_echoes_it(deviant_sandbox, tmp_path, capfd):
     sandbox = deviant_sandbox("auth.echo-key")
     code, _ = _record(sandbox.base_url, tmp_path, "--no-quota-key", "sk-sandbox-noquota")
@@ -85,6 +88,7 @@ def test_key_never_leaks_even_when_the_gateway_echoes_it(deviant_sandbox, tmp_pa
     assert VALID not in out + err and "sk-sandbox-noquota" not in out + err
 
 
+@pytest.mark.slow
 def test_budget_is_a_hard_limit(sandbox, tmp_path):
     _, record = _record(sandbox.base_url, tmp_path, "--max-requests", "10")
     assert record["meta"]["requests"] <= 10
@@ -94,6 +98,7 @@ def test_budget_is_a_hard_limit(sandbox, tmp_path):
 @pytest.mark.parametrize("deviation", ["robustness.slow-headers", "delivery.stall", "delivery.truncated",
                                        "robustness.invalid-utf8", "robustness.html-200", "robustness.reset",
                                        "robustness.huge-body"])
+@pytest.mark.slow
 def test_hostile_answers_become_findings_within_bounded_time(deviant_sandbox, tmp_path, deviation):
     sandbox = deviant_sandbox(deviation)
     config = RunConfig(base_url=sandbox.base_url, keys={"main": VALID}, profile=load_profile("oimi"),
@@ -107,6 +112,7 @@ def test_hostile_answers_become_findings_within_bounded_time(deviant_sandbox, tm
     assert not any(r.message.startswith("internal error") for r in record.results)
 
 
+@pytest.mark.slow
 def test_pytest_suites_directly(sandbox, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pytest", "suites/test_chat.py", "-q", "-p", "no:cacheprovider",
                            "--base-url", sandbox.base_url, "--api-key", VALID, "--models", "sandbox-omni",

@@ -67,6 +67,7 @@ def _run(switchable, deviation: str | None, ids: list[str] | None = None):
     return {c.id: run_sdk_check(c, target) for c in sdk_checks() if ids is None or c.id in ids}
 
 
+@pytest.mark.slow
 def test_faithful_sandbox_passes_every_sdk_check(switchable):
     results = _run(switchable, None)
     assert len(results) >= 17
@@ -130,6 +131,7 @@ def test_sdk_checks_run_only_when_asked():
                                                              "sdk.google.generate-content-stream"]
 
 
+@pytest.mark.slow
 def test_the_suite_runs_through_the_cli_into_results_json(tmp_path, capsys):
     report = tmp_path / "report"
     # over the reference sandbox: the deviation alone, not known by new-api's expectations

@@ -38,6 +38,7 @@ def _cells(folder) -> dict:
 
 @pytest.mark.parametrize("command, extra", [("run", RUN), ("matrix", ["--capabilities", "chat*,embeddings,messages",
                                                                       "--models", "sandbox-omni,sandbox-embed", "-q"])])
+@pytest.mark.slow
 def test_merged_shards_equal_the_unsharded_run(sandbox, tmp_path, capsys, command, extra):
     base = [command, "--base-url", sandbox.base_url, "--api-key", VALID, "--expectations", "sandbox", *extra]
     whole = tmp_path / "whole"
@@ -59,6 +60,7 @@ def test_merged_shards_equal_the_unsharded_run(sandbox, tmp_path, capsys, comman
     assert counts == json.loads((whole / "results.json").read_text())["meta"]["counts"]
 
 
+@pytest.mark.slow
 def test_merge_refuses_a_missing_or_repeated_shard(sandbox, tmp_path, capsys):
     base = ["run", "--base-url", sandbox.base_url, "--api-key", VALID, "--cases", "chat.basic", "-q"]
     for k in (1, 2):

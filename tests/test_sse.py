@@ -337,6 +337,7 @@ def test_representatives_cover_each_kind() -> None:
 
 @needs_traffic
 @pytest.mark.parametrize("stream", representatives(), ids=lambda s: s["name"][:60])
+@pytest.mark.slow
 def test_real_stream_split_at_every_offset(stream: dict) -> None:
     body = stream["body"]
     whole = read([body])
@@ -346,6 +347,7 @@ def test_real_stream_split_at_every_offset(stream: dict) -> None:
 
 
 @needs_traffic
+@pytest.mark.slow
 def test_every_real_stream_byte_by_byte_matches_whole() -> None:
     for stream in STREAMS:
         body = stream["body"]

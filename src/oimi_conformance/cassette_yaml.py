@@ -31,7 +31,7 @@ class CassetteError(UsageError):
     """A cassette that cannot be trusted or read: one line naming it, exit 2."""
 
 
-class _Loader(_Base):  # type: ignore[misc,valid-type]
+class _Loader(_Base):
     """SafeLoader with no additions: a ``!!python/...`` tag is an error, never a constructor call."""
 
 

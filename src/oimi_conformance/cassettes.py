@@ -203,7 +203,7 @@ def network_blocked() -> Iterator[None]:
     saved = socket.socket.connect, socket.socket.connect_ex, socket.create_connection
     socket.socket.connect = refuse  # type: ignore[method-assign]
     socket.socket.connect_ex = refuse  # type: ignore[method-assign]
-    socket.create_connection = refuse  # type: ignore[assignment]
+    socket.create_connection = refuse
     try:
         yield
     finally:

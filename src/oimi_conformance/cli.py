@@ -21,10 +21,6 @@ from .session import RUN_OPTIONS, options_from, split_list
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse exits 2 on usage errors already; keep its message to one line plus usage."""
-
-
 def _cmd_validate(args: argparse.Namespace) -> int:
     if args.list_kinds:
         for name, kind in sorted(kinds().items()):
@@ -171,7 +167,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="oimi-conformance", description="Conformance harness for the Oimi API and its gateways.")
+    parser = argparse.ArgumentParser(prog="oimi-conformance",
+                                     description="Conformance harness for the Oimi API and its gateways.")
     parser.add_argument("--version", action="version", version=f"oimi-conformance {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 

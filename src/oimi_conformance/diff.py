@@ -7,6 +7,7 @@ can gate a gateway or an application release on the last known-good report.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,7 @@ def render(d: RunDiff, fmt: str) -> str:
         return json.dumps({**asdict(d), "regressed": d.regressed}, indent=1)
     md = fmt == "markdown"
     lines = [("## " if md else "") + ("Regressed" if d.regressed else "No regression")]
-    sections = [
+    sections: list[tuple[str, list[Any], Callable[[Any], str]]] = [
         ("Newly failing checks", d.newly_failing, lambda r: f"{r['check_id']} on {r['case_id']}"
          + (f" [{r['model']}]" if r["model"] else "") + f" ({r['was'] or 'new'} -> {r['now']}): {r['message']}"),
         ("Newly passing checks", d.newly_passing, lambda r: f"{r['check_id']} on {r['case_id']}"

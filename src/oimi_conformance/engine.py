@@ -399,7 +399,7 @@ class Engine:
                 failed.append(f"{path}: {exc.strerror or exc}")
             if path.is_file():
                 written.append(path)
-        meta = {"target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
+        meta: dict[str, Any] = {"target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
                 "profile": self.config.profile.name, "models": self.config.models,
                 "expectations": ",".join(Path(p).stem for p in self.config.expectations.source.split(","))
                 if self.config.expectations.source else None,

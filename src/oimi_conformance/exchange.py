@@ -156,7 +156,7 @@ def _get_body(self: Exchange) -> bytes:
     spilled = self.__dict__.get("_spilled")
     if spilled is not None:
         return Path(spilled).read_bytes()
-    return self.__dict__.get("_body", b"")  # type: ignore[no-any-return]
+    return self.__dict__.get("_body", b"")
 
 
 def _set_body(self: Exchange, value: bytes) -> None:
@@ -176,7 +176,7 @@ def _get_events(self: Exchange) -> list[Any]:
     global _reparsed
     arrivals = self.__dict__.get("_arrivals")
     if arrivals is None:
-        return self.__dict__.get("_events", [])  # type: ignore[no-any-return]
+        return self.__dict__.get("_events", [])
     spilled = str(self.__dict__.get("_spilled"))
     if _reparsed is not None and _reparsed[0] == spilled:
         return _reparsed[1]
@@ -206,5 +206,5 @@ def _set_events(self: Exchange, events: list[Any]) -> None:
 
 
 # ``body`` and ``events`` stay dataclass fields (constructors and callers unchanged), stored by these properties
-Exchange.body = property(_get_body, _set_body)  # type: ignore[assignment,method-assign]
-Exchange.events = property(_get_events, _set_events)  # type: ignore[assignment,method-assign]
+Exchange.body = property(_get_body, _set_body)  # type: ignore[assignment]
+Exchange.events = property(_get_events, _set_events)  # type: ignore[assignment]

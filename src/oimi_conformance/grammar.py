@@ -114,9 +114,6 @@ class Grammar:
         final = {s for s in self.accept if not any(t for t in self.states.get(s, {}).values())}
         return frozenset(t for m in self.states.values() for t, target in m.items() if target in final)
 
-    def schema_for(self, event_type: str) -> str | None:
-        return self.schemas.get(event_type, self.schemas.get(ANY))
-
     def expected_after(self, state: str) -> list[str]:
         moves = sorted(t for t, target in self.states.get(state, {}).items() if target is not None)
         return moves + sorted(self.anywhere | self.terminal_anywhere)
@@ -172,8 +169,10 @@ class StreamJudge:
         try:
             data = json.loads(data_text)
         except (ValueError, RecursionError) as exc:
+            # a RecursionError (JSON nested past Python's limit) has no msg/pos to quote
+            where = f"{exc.msg} at char {exc.pos}" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
             self._report([Violation(
-                "framing.invalid-json", f"event data is not JSON ({exc.msg} at char {exc.pos}): "
+                "framing.invalid-json", f"event data is not JSON ({where}): "
                 f"{data_text[:120]!r}", f"/events/{index}", grammar.file)])
             return
         self.feed_value(data, index=index, arrival=arrival, sse_event=sse_event)

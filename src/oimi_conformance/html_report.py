@@ -28,7 +28,6 @@ from .diagnosis import curl, format_failure
 from .results import OUTCOMES, CheckResult
 
 REPORT_NAME = "report.html"
-FILTER_KEYS = ("model", "endpoint", "verdict", "outcome", "check")
 VERDICTS = ("supported", "unsupported", "broken", "not probed")
 VERDICT_MARK = {"supported": "\u2713", "unsupported": "\u2013", "broken": "\u2717", "not probed": "\u00b7"}
 ENDPOINT_ORDER = ("chat", "responses", "compact", "messages", "gemini", "embeddings", "rerank", "images", "models")

@@ -69,7 +69,6 @@ class JSONArrayReader:
         self._parts: list[str] = []
         self._start = 0  # byte offset of the current element's '{'
         # Byte offset of a character position in the current text, computed once per segment.
-        self._text_base = 0
         self._mark = 0
         self._mark_offset = 0
         self._count = 0
@@ -134,7 +133,7 @@ class JSONArrayReader:
     # -- scanning -------------------------------------------------------------------------
 
     def _scan(self, text: str, base: int, arrival: float, out: list[ArrayElement]) -> None:
-        self._text_base, self._mark, self._mark_offset = base, 0, base
+        self._mark, self._mark_offset = 0, base
         i, n = 0, len(text)
         while i < n:
             if self._state == _IN:

@@ -23,7 +23,6 @@ CLAIM_OF_ENDPOINT = {
     "messages": "anthropic", "gemini": "gemini", "embeddings": "embeddings", "rerank": "jina-rerank",
     "images": "image-generation",
 }
-KEY_ROLES = ("main", "no-quota", "rate-limited", "restricted")
 
 
 @cache

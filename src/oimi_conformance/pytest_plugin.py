@@ -76,6 +76,7 @@ class PreparedRun:
         self.exchange_dicts: dict[str, Any] | None = None
         self.reporter: Any = None
         self.selected: set[int] | None = None  # case runs of the collected items, after -k and deselection
+        self.sdk_target: Any = None  # sdk.SdkTarget, made by the first SDK check (sdk.pytest_sdk_result)
 
     def prepare(self) -> None:
         if self.engine is not None:
@@ -119,10 +120,6 @@ def _run(config: pytest.Config) -> PreparedRun:
             run.error = str(exc)
     run.reporter = config.pluginmanager.get_plugin("terminalreporter")
     return run
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "oimi_kind(name): the body kind a test's captured response must conform to")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -172,7 +169,7 @@ def oimi_result(request: pytest.FixtureRequest, oimi_item: Any) -> CheckResult:
     return result
 
 
-_ALLURE_ITEM = pytest.StashKey[tuple[Any, ...]]()
+_ALLURE_ITEM = pytest.StashKey[tuple[Any, Any, Any, Any]]()
 _ALLURE_CACHE = pytest.StashKey[dict[str, Any]]()
 
 

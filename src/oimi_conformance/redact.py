@@ -149,7 +149,7 @@ class Redactor:
 
     def event(self, event: Any) -> Any:
         """A stream event parsed from raw bytes (an SSE event or a JSON-array element), redacted."""
-        if not self.secrets or not dataclasses.is_dataclass(event):
+        if not self.secrets or not dataclasses.is_dataclass(event) or isinstance(event, type):
             return event
         changes: dict[str, Any] = {}
         for name in ("data", "event", "id", "raw"):

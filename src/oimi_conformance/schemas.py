@@ -29,7 +29,7 @@ from .violations import Violation, json_pointer
 try:  # the Rust validator is a speed-up, never a requirement
     import jsonschema_rs
 except ImportError:  # pragma: no cover - exercised only where the wheel is missing
-    jsonschema_rs = None
+    jsonschema_rs = None  # type: ignore[assignment]  # the module or None: tested before each use
 
 SCHEMA_DIR = "schemas"
 

@@ -127,7 +127,7 @@ class SdkContext:
         try:
             import httpx2 as httpx_module  # google-genai prefers httpx2 when it is installed
         except ImportError:  # pragma: no cover - older google-genai
-            import httpx as httpx_module
+            import httpx as httpx_module  # type: ignore[no-redef]  # the same Client API under either name
         client = httpx_module.Client(timeout=self.target.timeout, event_hooks=self._hooks())
         options = types.HttpOptions(base_url=self.target.root, api_version="v1beta",
                                     timeout=int(self.target.timeout * 1000), httpx_client=client,
@@ -186,7 +186,8 @@ class SdkContext:
             self.fail(f"the SDK returned a {type(answer).__name__}, not a {name}: {str(answer)[:120]!r}")
         return answer
 
-    def expect_exception(self, call: Callable[[], Any], expected: tuple[type, ...], what: str) -> BaseException:
+    def expect_exception(self, call: Callable[[], Any], expected: tuple[type[BaseException], ...],
+                         what: str) -> BaseException:
         """``call()`` must raise one of ``expected``; fail naming the class it raised (and the retry it
         would have caused) or that it returned."""
         try:
@@ -363,7 +364,7 @@ def pytest_sdk_result(config: Any, check: Check) -> CheckResult:
     from .pytest_plugin import _run
 
     run = _run(config)
-    target = getattr(run, "sdk_target", None)
+    target = run.sdk_target
     if target is None:
         target = run.sdk_target = target_of(run.engine)
     result = run_sdk_check(check, target)

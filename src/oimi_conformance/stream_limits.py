@@ -86,11 +86,16 @@ class StreamLimits:
 
 
 class StreamReader(Protocol):
-    """What the driver needs from SSEReader / JSONArrayReader."""
+    """What the driver needs from SSEReader / JSONArrayReader (read only: plain attributes or properties)."""
 
-    bytes_fed: int
-    truncated: bool
-    pending_bytes: int
+    @property
+    def bytes_fed(self) -> int: ...
+
+    @property
+    def truncated(self) -> bool: ...
+
+    @property
+    def pending_bytes(self) -> int: ...
 
     def feed(self, chunk: bytes, arrival: float | None = None) -> list[Any]: ...
 

@@ -175,7 +175,7 @@ class ChatChoices(StreamRule):
             found.append(self.violation(
                 "stream_options.include_usage was requested but no chunk with empty choices and usage came"))
         elif (wanted and not self.late_usage and self.last_choices_chunk is not None
-              and self.usage_chunk < self.last_choices_chunk):
+              and self.usage_chunk is not None and self.usage_chunk < self.last_choices_chunk):
             found.append(self.violation("the usage chunk came before the last chunk with choices", self.usage_chunk))
         return found
 
@@ -209,7 +209,9 @@ class ChatToolCalls(StreamRule):
                 if not isinstance(call, dict) or not isinstance(call.get("index"), int):
                     continue
                 key = (choice.get("index", 0), call["index"])
-                fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+                fn = call.get("function")
+                if not isinstance(fn, dict):
+                    fn = {}
                 if key not in self.args:
                     known = sorted(i for (c, i) in self.args if c == key[0])
                     expected_index = len(known)
@@ -281,7 +283,9 @@ class AnthropicBlocks(StreamRule):
                 found.append(self.violation(
                     f"content block index {index} started where {expected} was expected "
                     "(indices are contiguous from 0)", event.index))
-            block = data.get("content_block") if isinstance(data.get("content_block"), dict) else {}
+            block = data.get("content_block")
+            if not isinstance(block, dict):
+                block = {}
             self.next_index = index + 1  # resynchronise: one gap is one fault
             self.open[index] = str(block.get("type"))
             self.started_at[index] = event.index
@@ -292,7 +296,9 @@ class AnthropicBlocks(StreamRule):
                 state = "already closed" if index in self.closed else "never started"
                 found.append(self.violation(f"delta for content block {index}, which is {state}", event.index))
                 return found
-            delta = data.get("delta") if isinstance(data.get("delta"), dict) else {}
+            delta = data.get("delta")
+            if not isinstance(delta, dict):
+                delta = {}
             allowed = self.DELTAS.get(self.open[index])
             if allowed is not None and delta.get("type") not in allowed:
                 found.append(self.violation(

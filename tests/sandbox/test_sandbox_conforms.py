@@ -240,6 +240,7 @@ CASES: list[tuple[str, str, str, str, Any, dict[str, str] | None, dict[str, str]
 @pytest.mark.parametrize(
     ("kind", "method", "path", "body", "query", "headers"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
+@pytest.mark.slow
 def test_faithful_sandbox_conforms(client, sandbox, kind, method, path, body, query, headers):
     response = httpx.request(method, sandbox.base_url + path, json=body, params=query, headers=headers, timeout=10)
     verdict = kinds.judge(kind, response.content, body)

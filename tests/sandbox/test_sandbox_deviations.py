@@ -634,6 +634,7 @@ def test_body_level_deviations_are_all_registered_hooks():
 
 
 @pytest.mark.parametrize("name", DEVIATION_NAMES)
+@pytest.mark.slow
 def test_deviation_changes_the_answer(sandbox, name):
     probe = PROBES[name]
     sandbox.set_deviations([])

@@ -155,7 +155,9 @@ def _chat_stream(answer: Answer, events: list[dict]) -> None:
         for choice in data.get("choices") or []:
             if not isinstance(choice, dict) or not isinstance(choice.get("index"), int):
                 continue
-            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+            delta = choice.get("delta")
+            if not isinstance(delta, dict):
+                delta = {}
             idx = choice["index"]
             answer.first_chunk_roles.setdefault(idx, delta.get("role"))
             if isinstance(delta.get("content"), str):
@@ -302,14 +304,18 @@ def _gemini_chunk(answer: Answer, data: dict, stream: bool) -> None:
     for n, candidate in enumerate(data.get("candidates") or []):
         if not isinstance(candidate, dict):
             continue
-        content = candidate.get("content") if isinstance(candidate.get("content"), dict) else {}
+        content = candidate.get("content")
+        if not isinstance(content, dict):
+            content = {}
         idx = candidate.get("index", n)
         if candidate.get("finishReason") is not None:
             answer.finish[f"candidate {idx}"] = candidate["finishReason"]
         for part in content.get("parts") or []:
             if not isinstance(part, dict) or part.get("thought"):
                 continue  # thought summaries are billed as thoughtsTokenCount, not candidatesTokenCount
-            piece = part.get("text") if isinstance(part.get("text"), str) else ""
+            piece = part.get("text")
+            if not isinstance(piece, str):
+                piece = ""
             if "functionCall" in part:
                 answer.tool_calls += 1
                 _tool_name(answer, (part.get("functionCall") or {}).get("name"))

@@ -48,7 +48,7 @@ def usage_arithmetic(ctx: CheckContext) -> None:
     if not isinstance(usage, dict):
         ctx.fail("the completion has no usage object")
     p, c, t = usage.get("prompt_tokens"), usage.get("completion_tokens"), usage.get("total_tokens")
-    if not all(isinstance(x, int) for x in (p, c, t)):
+    if not (isinstance(p, int) and isinstance(c, int) and isinstance(t, int)):
         ctx.fail(f"usage counts are not all integers: {usage!r:.200}")
     if p + c != t:
         ctx.fail(f"usage does not add up: prompt_tokens {p} + completion_tokens {c} = {p + c}, "
@@ -65,7 +65,7 @@ def max_tokens_honoured(ctx: CheckContext) -> None:
     used = usage.get("completion_tokens") if isinstance(usage, dict) else None
     if not isinstance(used, int):
         ctx.skip("no completion_tokens to compare; see chat.usage-arithmetic")
-    if used > limit:
+    if isinstance(limit, int) and used > limit:
         ctx.fail(f"completion_tokens {used} exceeds max_tokens {limit}")
     if "max_tokens_tight" in ctx.case.tags:
         for choice in _choices(ctx):
@@ -85,7 +85,7 @@ def n_honoured(ctx: CheckContext) -> None:
     """Each choice once, in order."""
     wanted = (ctx.request or {}).get("n", 1)
     indices = [c.get("index") for c in _choices(ctx)]
-    if sorted(indices) != list(range(wanted)):
+    if sorted(indices, key=_index_order) != list(range(wanted)):
         ctx.fail(f"n={wanted} but the choices are indexed {indices}")
 
 
@@ -103,7 +103,14 @@ def stop_honoured(ctx: CheckContext) -> None:
                          f"{content[:120]!r}")
 
 
-def _tool(ctx: CheckContext, name: str) -> dict[str, Any]:
+def _index_order(value: Any) -> tuple[bool, int, str]:
+    """Sorts choice indices: integers in order, then anything else a gateway sent (None, strings) by its text,
+    so a malformed index is reported rather than a TypeError raised."""
+    number = isinstance(value, int) and not isinstance(value, bool)
+    return (not number, value if number else 0, repr(value))
+
+
+def _tool(ctx: CheckContext, name: Any) -> dict[str, Any]:
     for tool in (ctx.request or {}).get("tools", []):
         fn = tool.get("function", {})
         if fn.get("name") == name:
@@ -181,7 +188,8 @@ def stream_agrees(ctx: CheckContext) -> None:
             if choice.get("finish_reason") is not None:
                 streamed[choice.get("index")] = choice.get("finish_reason")
     if set(plain) != set(streamed):
-        ctx.fail(f"non-stream choices {sorted(plain)} but the stream finished choices {sorted(streamed)}")
+        ctx.fail(f"non-stream choices {sorted(plain, key=_index_order)} but the stream finished choices "
+                 f"{sorted(streamed, key=_index_order)}")
     for index, reason in plain.items():
         if streamed[index] != reason:
             ctx.fail(f"choice {index}: finish_reason {reason!r} without streaming, {streamed[index]!r} streamed")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from ..kinds import get_kind, judge_json
 from ..violations import Violation
@@ -10,6 +10,16 @@ from ..violations import Violation
 if TYPE_CHECKING:
     from ..exchange import Exchange
     from .registry import CheckContext
+
+def is_count(value: Any) -> TypeGuard[int]:
+    """A JSON integer (true and false are not counts, though Python's bool is an int)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """A JSON number, booleans excluded."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
 
 ENVELOPE_KINDS = {"openai": "error.openai", "anthropic": "error.anthropic", "google": "error.google"}
 

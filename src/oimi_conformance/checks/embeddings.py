@@ -8,6 +8,7 @@ import math
 import struct
 from typing import Any
 
+from .common import is_count
 from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://platform.openai.com/docs/api-reference/embeddings"
@@ -148,7 +149,7 @@ def usage(ctx: CheckContext) -> None:
     if not isinstance(counts, dict):
         ctx.fail("the answer has no usage object")
     p, t = counts.get("prompt_tokens"), counts.get("total_tokens")
-    if not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in (p, t)):
+    if not (is_count(p) and is_count(t) and p >= 0 and t >= 0):
         ctx.fail(f"usage.prompt_tokens {p!r} and usage.total_tokens {t!r} must be non-negative integers")
     if t < p:
         ctx.fail(f"usage.total_tokens {t} is less than prompt_tokens {p}")

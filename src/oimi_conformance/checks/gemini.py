@@ -205,7 +205,8 @@ def text_nonempty(ctx: CheckContext) -> None:
         for position, candidate in enumerate(_candidates(chunk)):
             if candidate.get("finishReason") is not None:
                 reasons[candidate.get("index", position)] = candidate["finishReason"]
-    usage = next((c["usageMetadata"] for c in reversed(chunks) if isinstance(c.get("usageMetadata"), dict)), {})
+    usage: dict[str, Any] = next(
+        (c["usageMetadata"] for c in reversed(chunks) if isinstance(c.get("usageMetadata"), dict)), {})
     for index, text in texts.items():
         if text.strip():
             continue

@@ -4,14 +4,13 @@ a non-empty answer, and the stream's framing, order and content blocks."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeGuard
 
 from .common import register_stream_checks, stream_events, validate_against
 from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://platform.claude.com/docs/en/api/messages/create"
 STREAM_SPEC = "https://platform.claude.com/docs/en/build-with-claude/streaming"
-STOP_SPEC = "https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons"
 TOOLS_SPEC = "https://platform.claude.com/docs/en/agents-and-tools/tool-use/implement-tool-use"
 MESSAGE = main_kind("anthropic.messages")
 STREAM = main_kind("anthropic.messages.stream")
@@ -37,7 +36,7 @@ def _text(message: dict[str, Any]) -> str:
     return "".join(str(b.get("text") or "") for b in _blocks(message) if b.get("type") == "text")
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -59,13 +58,17 @@ def _streamed_message(events: list[dict[str, Any]]) -> dict[str, Any]:
                 block["partial_json"] = ""
             blocks[index] = block
         elif kind == "content_block_delta" and _is_int(index) and index in blocks:
-            delta = event.get("delta") if isinstance(event.get("delta"), dict) else {}
+            delta = event.get("delta")
+            if not isinstance(delta, dict):
+                delta = {}
             if delta.get("type") == "text_delta":
                 blocks[index]["text"] = str(blocks[index].get("text") or "") + str(delta.get("text") or "")
             elif delta.get("type") == "input_json_delta" and "partial_json" in blocks[index]:
                 blocks[index]["partial_json"] += str(delta.get("partial_json") or "")
         elif kind == "message_delta":
-            delta = event.get("delta") if isinstance(event.get("delta"), dict) else {}
+            delta = event.get("delta")
+            if not isinstance(delta, dict):
+                delta = {}
             message["stop_reason"] = delta.get("stop_reason")
             message["stop_sequence"] = delta.get("stop_sequence")
             if isinstance(event.get("usage"), dict):

@@ -8,6 +8,8 @@ stopped there or never wrote it cannot be told apart; that passes, since it is n
 
 from __future__ import annotations
 
+from typing import Any
+
 from .accounting import answer_of
 from .registry import CheckContext, all_of, check, expects_success, has_tag, main_kind
 
@@ -24,7 +26,7 @@ def stop_problem(text: str, stops: list[str]) -> str | None:
 
 
 def _gemini_stops(request: object) -> list[str]:
-    config = {}
+    config: Any = {}
     if isinstance(request, dict):
         config = request.get("generationConfig") or request.get("generation_config") or {}
     stops = config.get("stopSequences") or config.get("stop_sequences") or [] if isinstance(config, dict) else []
@@ -119,8 +121,8 @@ def gemini_json(ctx: CheckContext) -> None:
 FUNCTION_CALLING_SPEC = "https://ai.google.dev/api/caching#FunctionCallingConfig"
 
 
-def _declarations(request: object) -> dict[str, object]:
-    found: dict[str, object] = {}
+def _declarations(request: object) -> dict[str, Any]:
+    found: dict[str, Any] = {}
     for tool in (request or {}).get("tools") or [] if isinstance(request, dict) else []:
         for decl in (tool or {}).get("functionDeclarations") or [] if isinstance(tool, dict) else []:
             if isinstance(decl, dict) and isinstance(decl.get("name"), str):

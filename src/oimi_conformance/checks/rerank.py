@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .common import is_number
 from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://jina.ai/reranker/; https://docs.cohere.com/reference/rerank"
@@ -34,8 +35,9 @@ def _doc_text(document: Any) -> Any:
 @check("rerank.sorted", "Results are sorted by relevance_score, best first", spec=SPEC, applies=RERANK)
 def sorted_by_score(ctx: CheckContext) -> None:
     """Clients take the first results as the best ones: relevance_score never increases down the list."""
-    scores = [r.get("relevance_score") for r in _results(ctx)]
-    if not all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in scores):
+    given = [r.get("relevance_score") for r in _results(ctx)]
+    scores = [s for s in given if is_number(s)]
+    if len(scores) != len(given):
         ctx.skip("some relevance_score is not a number; see body.schema")
     for i in range(1, len(scores)):
         if scores[i] > scores[i - 1]:

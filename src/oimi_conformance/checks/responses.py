@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .common import parse_arguments, register_stream_checks, stream_events, validate_against
+from .common import is_count, parse_arguments, register_stream_checks, stream_events, validate_against
 from .registry import CheckContext, all_of, check, has_tag, main_kind
 
 SPEC = "https://platform.openai.com/docs/api-reference/responses"
@@ -55,7 +55,7 @@ def _usage_problem(usage: Any) -> str | None:
     if not isinstance(usage, dict):
         return f"there is no usage object (usage is {json.dumps(usage)[:60]})"
     i, o, t = usage.get("input_tokens"), usage.get("output_tokens"), usage.get("total_tokens")
-    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (i, o, t)):
+    if not (is_count(i) and is_count(o) and is_count(t)):
         return f"usage counts are not all integers: {json.dumps(usage)[:200]}"
     if i + o != t:
         return f"usage does not add up: input_tokens {i} + output_tokens {o} = {i + o}, but total_tokens is {t}"

@@ -93,9 +93,9 @@ def merge_records(shards: list[tuple[dict[str, Any], dict[str, Any]]]) -> tuple[
     meta["started"] = min(m.get("started", 0) for m in metas)
     meta["finished"] = max(m.get("finished", 0) for m in metas)
     meta["shards"] = count
-    record = RunRecord(meta=meta, results=results, exchanges=dict(sorted(exchanges.items())),
+    merged = RunRecord(meta=meta, results=results, exchanges=dict(sorted(exchanges.items())),
                        models=first.get("models", []))
-    return record, [f"{k}/{count}" for k in sorted(seen)]
+    return merged, [f"{k}/{count}" for k in sorted(seen)]
 
 
 def run(args: argparse.Namespace) -> int:

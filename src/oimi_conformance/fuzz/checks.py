@@ -30,7 +30,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit
 
 import schemathesis
@@ -153,7 +153,7 @@ def operation_id(case: Case) -> str:
 
 
 def _fail(case: Case, check_id: str, title: str, message: str, violations: list[Violation] | None = None,
-          evidence: Response | None = None) -> None:
+          evidence: Response | None = None) -> NoReturn:
     raise FuzzFailure(check_id=check_id, operation=case.operation.label, title=title, message=message,
                       violations=violations, evidence=evidence)
 
@@ -506,6 +506,8 @@ def oimi_wrong_key_refused(ctx: CheckContext, response: Response, case: Case) ->
 def _wrong_key_probe(case: Case, response: Response, context: FuzzContext) -> Response | None:
     """The same request with the canary key where the request carried its credential (None: not sent)."""
     sent = {k.lower(): k for k in (response.request.headers or {})}
+    from requests.structures import CaseInsensitiveDict  # the container Case.headers is
+
     headers = dict(case.headers or {})
     names = {k.lower(): k for k in headers}
     changed = False
@@ -520,7 +522,7 @@ def _wrong_key_probe(case: Case, response: Response, context: FuzzContext) -> Re
     if not changed or not context.spend():
         return None
     try:
-        return case.derive(headers=headers, query=query).call()
+        return case.derive(headers=CaseInsensitiveDict(headers), query=query).call()
     except Exception:  # no answer to the probe: nothing it can show
         return None
 
@@ -577,7 +579,7 @@ def kind_for(case: Case, response: Response) -> str | None:
 
 def _request_json(response: Response) -> Any:
     body = response.request.body
-    if body is None:
+    if not isinstance(body, (str, bytes)):  # None, or a stream schemathesis never builds
         return None
     try:
         return json.loads(body)

@@ -126,7 +126,7 @@ def _target_options(config: pytest.Config) -> Any:
     key = getattr(pytest_plugin, "_RUN_KEY", None)
     prepared = config.stash.get(key, None) if key is not None else None
     engine = getattr(prepared, "engine", None)
-    if engine is None:
+    if prepared is None or engine is None:
         return pytest_plugin.options_from_pytest(config)
     run = engine.config
     expectations = getattr(run.expectations, "source", "") or None
@@ -151,7 +151,8 @@ def name_items(items: list[pytest.Item]) -> None:
             continue
         item.user_properties.append(("operation", label))
         node_id = getattr(item, "_id", None)
-        if node_id is not None and "[" not in item.nodeid and hasattr(node_id, "with_params"):
+        if (node_id is not None and item.parent is not None and "[" not in item.nodeid
+                and hasattr(node_id, "with_params")):
             item._id = item.parent.id.child(getattr(item, "originalname", None) or item.name).with_params(label)
 
 

@@ -40,6 +40,13 @@ if TYPE_CHECKING:
     from ..session import Options
 
 
+def _body_bytes(body: Any) -> bytes | None:
+    """A prepared request's body as bytes (schemathesis sends bytes or str; anything else is not shown)."""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return body if isinstance(body, bytes) else None
+
+
 class BudgetExhausted(HarnessError):
     pass
 
@@ -207,12 +214,13 @@ class FuzzSession:
 
         def flatmap_case(context: Any, case: Case) -> Any:
             op = str(case.operation.definition.raw.get("operationId"))
-            if op not in STREAM_FLAG or not isinstance(case.body, dict):
+            body = case.body
+            if op not in STREAM_FLAG or not isinstance(body, dict):
                 return st.just(case)
 
             def streamed(flag: bool) -> Case:
                 if flag:
-                    case.body["stream"] = True
+                    body["stream"] = True
                 return case
 
             return st.booleans().map(streamed)
@@ -278,7 +286,7 @@ class FuzzSession:
 
     def _collect(self, op: str, case: Case, response: Response, failures: list[FuzzFailure]) -> str:
         own = self._exchange(op, response)
-        size = len(str(response.request.url)) + len(response.request.body or b"")
+        size = len(str(response.request.url)) + len(_body_bytes(response.request.body) or b"")
         model = self._model_of(op, case)
         stream = bool(isinstance(case.body, dict) and case.body.get("stream") is True) or \
             op == "streamGenerateContent"
@@ -301,15 +309,14 @@ class FuzzSession:
 
     def _exchange(self, op: str, response: Response) -> Exchange:
         request = response.request
-        body = request.body
-        if isinstance(body, str):
-            body = body.encode("utf-8")
+        body = _body_bytes(request.body)
         redactor = self.redactor
         presented = [p for p in _presented(response) if CANARY_KEY not in p]  # the canary is no secret
         if presented:
             redactor = Redactor([*self.redactor.secrets, *presented], self.redactor.secret_headers)
         leaks = redactor.leaks(response.content or b"")
-        headers = {k: v for k, v in (request.headers or {}).items() if k.lower() != "x-schemathesis-testcaseid"}
+        headers = {k: v.decode("latin-1") if isinstance(v, bytes) else v for k, v in (request.headers or {}).items()
+                   if k.lower() != "x-schemathesis-testcaseid"}
         shown = redactor.headers(headers)
         shown.update({k.lower(): v for k, v in headers.items() if CANARY_KEY in str(v)})  # the wrong-key probe
         url = str(request.url)

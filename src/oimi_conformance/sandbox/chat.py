@@ -80,7 +80,7 @@ def _read(ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
     limit = f.integer("max_completion_tokens", minimum=1)
     limit = limit if limit is not None else f.integer("max_tokens", minimum=1)
     tools = _tools(f)
-    request = {
+    request: dict[str, Any] = {
         "stream": stream,
         # new-api (relay/compatible_handler.go TextHelper): usage unless stream_options says include_usage false
         "include_usage": bool((options or {}).get("include_usage"))

@@ -480,7 +480,9 @@ def _relative_url(ctx: RequestContext, body: dict[str, Any]) -> None:
 
 @hook("models.claims-everything", "body", "models.list", "models.retrieve")
 def _claims_everything(ctx: RequestContext, body: dict[str, Any]) -> None:
-    entries = body.get("data") if isinstance(body.get("data"), list) else [body]
+    entries = body.get("data")
+    if not isinstance(entries, list):
+        entries = [body]
     for entry in entries:
         if isinstance(entry, dict) and "supported_endpoint_types" in entry:
             entry["supported_endpoint_types"] = list(ENDPOINT_TYPES)

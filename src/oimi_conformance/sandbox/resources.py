@@ -93,7 +93,7 @@ async def rerank(ctx: RequestContext, body: dict[str, Any]) -> Response:
             result["document"] = {"text": documents[index]}
         results.append(result)
     tokens = engine.count_tokens(query) + sum(engine.count_tokens(d) for d in documents)
-    answer = {"id": ctx.make_id("rerank-"), "model": model.id, "results": results}
+    answer: dict[str, Any] = {"id": ctx.make_id("rerank-"), "model": model.id, "results": results}
     answer["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
     return _json(ctx, answer)
 

@@ -142,7 +142,7 @@ def _answer(ctx: RequestContext, req: dict[str, Any]) -> tuple[dict[str, Any], i
     tool = choose_tool(req["tools"], req["tool_choice"], prompt.tool_result is not None)
     if tool is not None:
         arguments = engine.tool_arguments(tool.parameters)
-        item = {
+        item: dict[str, Any] = {
             "id": ctx.make_id("fc_"),
             "type": "function_call",
             "status": "completed",

@@ -12,8 +12,10 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import cast
 
 import uvicorn
+from starlette.applications import Starlette
 
 from . import deviations as _deviations
 from .app import build_app
@@ -85,7 +87,8 @@ class RunningSandbox:
 
     @property
     def state(self) -> SandboxState:
-        return self._server.config.app.state.sandbox
+        app = cast(Starlette, self._server.config.app)  # uvicorn types it as any ASGI app; ours is build_app's
+        return app.state.sandbox
 
     @property
     def deviations(self) -> frozenset[str]:
