@@ -15,8 +15,10 @@ import pytest
 from oimi_conformance.engine import Engine, RunConfig
 from oimi_conformance.profile import load_expectations, load_profile
 from oimi_conformance.sandbox.server import SandboxConfig, start_sandbox
-from oimi_conformance.session import SANDBOX_KEYS, Options, Target
+from oimi_conformance.session import SANDBOX_KEYS
 from oimi_conformance.specdir import spec_root
+
+from .peer_replay import replay
 
 ROOT = spec_root().parent
 CASSETTES = ROOT / "cassettes" / "new-api"
@@ -32,13 +34,7 @@ _NEW_API_KEY = re.compile(r"sk-[A-Za-z0-9]{40,}")
 
 @pytest.fixture(scope="module")
 def replayed():
-    options = Options(record_mode="none", cassette_dir=str(CASSETTES), strict_expectations=True)
-    target = Target(options)
-    config = target.__enter__()
-    try:
-        return Engine(config).run()
-    finally:
-        target.__exit__()
+    return replay(CASSETTES)
 
 
 def test_new_api_recording_names_its_commit_and_is_keyless():

@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from oimi_conformance.engine import Engine
 from oimi_conformance.profile import load_expectations
-from oimi_conformance.session import Options, Target
 from oimi_conformance.specdir import spec_root
+
+from .peer_replay import replay
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,14 +31,7 @@ _spec.loader.exec_module(_report)
 
 @pytest.fixture(scope="module")
 def replayed():
-    options = Options(record_mode="none", cassette_dir=str(CASSETTES), profile="openai-compatible",
-                      strict_expectations=True)
-    target = Target(options)
-    config = target.__enter__()
-    try:
-        return Engine(config).run()
-    finally:
-        target.__exit__()
+    return replay(CASSETTES, "openai-compatible")
 
 
 def test_portkey_recording_sends_its_config_header_and_holds_no_key():

@@ -14,8 +14,10 @@ import pytest
 
 from oimi_conformance.engine import Engine, RunConfig
 from oimi_conformance.profile import load_expectations, load_profile
-from oimi_conformance.session import SANDBOX_KEYS, Options, Target
+from oimi_conformance.session import SANDBOX_KEYS
 from oimi_conformance.specdir import spec_root
+
+from .peer_replay import replay
 
 ROOT = spec_root().parent
 CASSETTES = ROOT / "cassettes" / "litellm"
@@ -28,14 +30,7 @@ LIVE_ONLY, verdict, verdict_key = _report.LIVE_ONLY, _report.verdict, _report.ve
 
 @pytest.fixture(scope="module")
 def replayed():
-    options = Options(record_mode="none", cassette_dir=str(CASSETTES), profile="openai-compatible",
-                      strict_expectations=True)
-    target = Target(options)
-    config = target.__enter__()
-    try:
-        return Engine(config).run()
-    finally:
-        target.__exit__()
+    return replay(CASSETTES, "openai-compatible")
 
 
 def test_litellm_recording_is_complete_and_keyless():

@@ -13,6 +13,8 @@
 # LiteLLM did not start or reached for the network.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=peers/common.sh
+. "$HERE/../common.sh"  # listening, pids, cleanup on EXIT
 ROOT=$(cd "$HERE/../.." && pwd)
 VENV=${LITELLM_VENV:-$ROOT/.peers/litellm-venv}
 WORK=${LITELLM_WORK:-$ROOT/.peers/litellm}
@@ -61,10 +63,6 @@ export LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS=Tr
   LITELLM_LOCAL_AUTOROUTER_PRESETS=True LITELLM_LOCAL_BLOG_POSTS=True LITELLM_LOCAL_POLICY_TEMPLATES=True \
   DISABLE_TELEMETRY=True LITELLM_DONT_SHOW_FEEDBACK_BOX=True NO_PROXY="127.0.0.1,localhost"
 
-listening() {  # something accepts connections on 127.0.0.1:$1
-  python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" \
-    2>/dev/null
-}
 for port in "$SANDBOX_PORT" "$LITELLM_PORT"; do
   if listening "$port"; then
     echo "run.sh: 127.0.0.1:$port is taken; set SANDBOX_PORT / LITELLM_PORT (or run as root: a namespace)" >&2
@@ -72,15 +70,6 @@ for port in "$SANDBOX_PORT" "$LITELLM_PORT"; do
   fi
 done
 
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do  # LiteLLM may run under strace: stop the traced child first
-    for child in $(pgrep -P "$pid" 2>/dev/null || true); do kill "$child" 2>/dev/null || true; done
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
 
 "$OIMI" sandbox --mode reference --port "$SANDBOX_PORT" >"$WORK/sandbox.log" 2>&1 &
 pids+=($!)

@@ -22,6 +22,8 @@
 # or could not be seeded.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=peers/common.sh
+. "$HERE/../common.sh"  # listening, pids, cleanup on EXIT
 ROOT=$(cd "$HERE/../.." && pwd)
 WORK=${NEW_API_WORK:-$ROOT/.peers/new-api}
 SANDBOX_PORT=${SANDBOX_PORT:-18787}
@@ -66,16 +68,6 @@ chmod 700 "$WORK"
 KEYS="$WORK/keys.json"  # written by seed.py, 0600; never printed
 rm -f "$KEYS"
 
-listening() {  # something accepts connections on 127.0.0.1:$1
-  python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" \
-    2>/dev/null
-}
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
 
 # The sandbox plays the providers: its reference behaviour when the CLI has that mode.
 sandbox_mode=()

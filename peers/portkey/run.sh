@@ -18,6 +18,8 @@
 # Portkey did not start, reached for the network, or no loopback-only namespace could be made.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=peers/common.sh
+. "$HERE/../common.sh"  # listening, pids, cleanup on EXIT
 ROOT=$(cd "$HERE/../.." && pwd)
 DIR=${PORTKEY_DIR:-$ROOT/.peers/portkey}
 WORK=${PORTKEY_WORK:-$ROOT/.peers/portkey-run}
@@ -58,19 +60,6 @@ SANDBOX="http://127.0.0.1:$SANDBOX_PORT"
 CONFIG=$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")).replace("{SANDBOX}", sys.argv[2]))' \
   "$HERE/config.json" "$SANDBOX")
 
-listening() {  # something accepts connections on 127.0.0.1:$1
-  python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" \
-    2>/dev/null
-}
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do  # Portkey may run under strace: stop the traced child first
-    for child in $(pgrep -P "$pid" 2>/dev/null || true); do kill "$child" 2>/dev/null || true; done
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
 
 "$OIMI" sandbox --mode reference --port "$SANDBOX_PORT" >"$WORK/sandbox.log" 2>&1 &
 pids+=($!)

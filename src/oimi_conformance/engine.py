@@ -332,7 +332,7 @@ class Engine:
             expected = self.config.expectations.find(check.id, case.id, run.model,
                                                      [str(v) for v in exc.violations])
             if expected is not None:
-                result.expected_reason = expected.reason
+                result.expected_reason = expected.cited_reason
                 return _set(result, "xfailed", self.redactor.text(str(exc)))
             return _set(result, "failed", self.redactor.text(str(exc)))
         except CheckSkipped as exc:

@@ -126,6 +126,13 @@ class Expectation:
     violations: tuple[str, ...] = ()
     origin: str = ""  # the expectations file the entry comes from
 
+    @property
+    def cited_reason(self) -> str:
+        """The reason with what it rests on, as reports show a known deviation: the target's own source
+        (new-api: file and function) and the reference it departs from, where the entry names them."""
+        cites = "; ".join(c for c in (self.source, self.reference, self.link) if c)
+        return f"{self.reason} [{cites}]" if cites else self.reason
+
     def matches(self, check_id: str, case_id: str, model: str | None,
                 violations: list[str] | None = None) -> bool:
         if not (_any_glob(check_id, self.check) and _any_glob(case_id, self.case)

@@ -219,6 +219,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter.write_line(terminal(f"target {record.meta['target']} ({record.meta['base_url']}), profile "
                                      f"{record.meta['profile']}: {record.meta['requests']} requests, "
                                      f"tokens {json.dumps(record.meta['tokens'])}"))
+        from .plan import api_root
+
+        # the base URL each official SDK needs for this gateway: a new-api gateway answers its web page on
+        # paths outside /v1 (http.not-web-page), so the openai SDK needs /v1 and the others the root
+        root = api_root(str(record.meta["base_url"]))
+        reporter.write_line(terminal(f"SDK base URLs: openai {root}/v1; anthropic {root}; "
+                                     f"google-genai {root} (api_version v1beta)"))
         for line in summary_table(record).splitlines():
             reporter.write_line(line)
         reporter.write_line(f"results: {path}; capability matrix: {path.parent / 'matrix.md'}")

@@ -268,7 +268,7 @@ def run_sdk_check(check: Check, target: SdkTarget) -> CheckResult:
         message = target.redactor.text(_with_notes(f"{result.sdk_version}: {exc}", ctx))
         expected = target.expectations.find(check.id, result.case_id, ctx.model)
         if expected is not None:
-            result.expected_reason = expected.reason
+            result.expected_reason = expected.cited_reason
             return _set(result, "xfailed", message)
         return _set(result, "failed", message)
     except CheckSkipped as exc:
@@ -286,7 +286,7 @@ def run_sdk_check(check: Check, target: SdkTarget) -> CheckResult:
             f"{result.sdk_version}: the SDK raised {describe(exc)}{ctx.retry_note(exc)}", ctx))
         expected = target.expectations.find(check.id, result.case_id, ctx.model)
         if expected is not None:
-            result.expected_reason = expected.reason
+            result.expected_reason = expected.cited_reason
             return _set(result, "xfailed", message)
         return _set(result, "failed", message)
     result.model = ctx.model

@@ -384,7 +384,7 @@ class FuzzSession:
                     result.violations += [v for f in found for v in f.violations]
                     expected = self.run_config.expectations.find(check_id, result.case_id, result.model)
                     if expected is not None:
-                        result.outcome, result.expected_reason = "xfailed", expected.reason
+                        result.outcome, result.expected_reason = "xfailed", expected.cited_reason
                 elif op in self.errors and not judged:
                     result.outcome, result.message = "error", f"no answer to judge: {self.errors[op]}"
                 elif judged:
