@@ -47,6 +47,13 @@ class Answer:
     def stream(self) -> bool:
         return self.kind in STREAM_KINDS
 
+    @property
+    def said_nothing(self) -> bool:
+        """Nothing was read: a body of ``{}``, or a stream with no event. No evidence for any comparison."""
+        return not (self.text or self.deltas or self.tool_names or self.tool_calls or self.finish or self.models
+                    or self.first_chunk_roles or self.event_lines or self.opaque
+                    or self.input_tokens is not None or self.output_tokens is not None)
+
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -7,6 +7,7 @@ upstream request details; OWASP lists them as improper error handling. A securit
 
 from __future__ import annotations
 
+import json
 import re
 
 from .registry import CheckContext, check, every_case
@@ -31,13 +32,33 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 MAX_BYTES = 64 * 1024
 
 
-def disclosure_problems(status: int | None, body: bytes, content_type: str = "") -> list[str]:
-    """What an answer discloses that it should not; empty when nothing. Streams are not judged."""
-    if content_type == "text/event-stream" or not body:
-        return []
+def judged_text(status: int | None, body: bytes, content_type: str = "") -> str | None:
+    """The text of an answer this check judges: an error answer's body, or a 2xx body carrying an
+    "error"; None for streams, success bodies, and bodies with nothing in them (empty, ``{}``)."""
+    if content_type == "text/event-stream" or status is None:
+        return None
     text = body[:MAX_BYTES].decode("utf-8", "replace")
-    is_error = status is not None and status >= 400
-    if not is_error and '"error"' not in text[:2048]:
+    if text.strip() in ("", "{}", "[]", "null", '""'):
+        return None  # no content: nothing it could disclose, so no evidence it discloses nothing
+    if status >= 400 or carries_error(text):
+        return text
+    return None
+
+
+def carries_error(text: str) -> bool:
+    """A 2xx body that is an error in disguise: a JSON object with a non-empty "error" (Responses objects
+    carry ``"error": null`` in every success), or a non-JSON body that names one."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return '"error"' in text[:2048]
+    return isinstance(value, dict) and bool(value.get("error"))
+
+
+def disclosure_problems(status: int | None, body: bytes, content_type: str = "") -> list[str]:
+    """What an answer discloses that it should not; empty when nothing or when it is not judged."""
+    text = judged_text(status, body, content_type)
+    if text is None:
         return []
     found = []
     for what, pattern in PATTERNS:
@@ -52,15 +73,19 @@ def disclosure_problems(status: int | None, body: bytes, content_type: str = "")
 def no_internals(ctx: CheckContext) -> None:
     """Every step's error answer (and any 2xx body carrying an "error"), HTML pages included: no Python,
     Go, Java or JavaScript stack trace, no absolute path of a source file on the server, no site-packages or
-    node_modules path, no prefilled GitHub "issues/new" link."""
-    judged = False
+    node_modules path, no prefilled GitHub "issues/new" link. Any step's error body can fail it; it passes
+    only when the case's own (first) answer is an error with a body, and is skipped otherwise: a success, or
+    an empty error body, shows nothing either way."""
+    judged = []
     for name, exchange in ctx.exchanges.items():
-        if exchange.status is None:
+        if judged_text(exchange.status, exchange.body, exchange.content_type) is None:
             continue
-        judged = True
+        judged.append(name)
         problems = disclosure_problems(exchange.status, exchange.body, exchange.content_type)
         if problems:
             where = "" if name == ctx.step.name else f"step {name}: "
             ctx.fail(f"{where}HTTP {exchange.status} discloses server internals: {'; '.join(problems)}")
-    if not judged:
-        ctx.skip("no answer was received")
+    # any step's error can fail the case; a pass speaks for the case's own answer, so it needs that one
+    if ctx.step.name not in judged:
+        others = f" (clean error bodies in step {', '.join(judged)})" if judged else ""
+        ctx.skip(f"the answer is no error with a body to judge (a success, or an empty error body){others}")

@@ -125,9 +125,10 @@ def usage_only_when_asked(ctx: CheckContext) -> None:
     if isinstance(options, dict) and options.get("include_usage"):
         ctx.skip("the request asked for usage (stream_options.include_usage)")
     exchange = ctx.require_success()
-    items, _ = stream_items(exchange, "sse")
+    items, stop = stream_items(exchange, "sse")
     if not items:
         ctx.skip("the stream carried no event to judge")
+    ended = stop is None and any(getattr(item, "data", None) == "[DONE]" for item in items)
     for position, item in enumerate(items):
         data = getattr(item, "data", "")
         if not isinstance(data, str) or not data.startswith("{"):
@@ -139,3 +140,6 @@ def usage_only_when_asked(ctx: CheckContext) -> None:
         if isinstance(chunk, dict) and chunk.get("choices") == [] and chunk.get("usage"):
             ctx.fail(f"event {position} is a usage chunk with choices [] although the request did not ask for "
                      "usage (stream_options.include_usage)")
+    if not ended:  # the usage chunk comes last: a cut stream shows nothing of whether it would have come
+        why = f"it was stopped ({stop.reason}: {stop.detail})" if stop is not None else "no [DONE] came"
+        ctx.skip(f"the stream did not end properly ({why}): no evidence of when usage is sent")

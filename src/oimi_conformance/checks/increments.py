@@ -42,7 +42,10 @@ def no_repeated_text(ctx: CheckContext) -> None:
     """Clients append deltas. A gateway that sends the cumulative text in every chunk makes every client
     print "Hello Hello there Hello there friend". Judged per choice / content block / output part /
     candidate; it fails on a delta that starts with all the text before it (4+ characters) and adds to it."""
-    problem = repeated_text_problem(answer_of(ctx))
+    answer = answer_of(ctx)
+    if not any(answer.deltas.values()):
+        ctx.skip("the stream carried no text delta to judge")
+    problem = repeated_text_problem(answer)
     if problem:
         ctx.fail(problem)
 
@@ -61,7 +64,10 @@ def first_role_problem(answer: Answer) -> str | None:
 def first_chunk_role(ctx: CheckContext) -> None:
     """OpenAI sends delta.role 'assistant' in the first chunk of every choice; clients that build the
     message from the stream (LangChain, older SDK helpers) take the role from there."""
-    problem = first_role_problem(answer_of(ctx))
+    answer = answer_of(ctx)
+    if not answer.first_chunk_roles:
+        ctx.skip("the stream carried no choice chunk to judge")
+    problem = first_role_problem(answer)
     if problem:
         ctx.fail(problem)
 
@@ -84,7 +90,10 @@ def event_line_present(ctx: CheckContext) -> None:
     """Both protocols send each event as an `event: <type>` line and a `data:` line. SDKs dispatch on the
     event name (anthropic-sdk-python reads it before the data), so a gateway that forwards only the data
     lines is wrong, not terse."""
-    problem = event_line_problem(answer_of(ctx))
+    answer = answer_of(ctx)
+    if not any(kind is not None for _, kind in answer.event_lines):
+        ctx.skip("the stream carried no typed event to judge")
+    problem = event_line_problem(answer)
     if problem:
         ctx.fail(problem)
 
@@ -93,7 +102,11 @@ def plain_and_stream(ctx: CheckContext) -> tuple[Answer, Answer]:
     """The answers of a stream-agrees case's plain step and streamed step, in that order."""
     plain = next(s.name for s in ctx.case.steps if not s.stream)
     streamed = next(s.name for s in ctx.case.steps if s.stream)
-    return answer_of(ctx, plain), answer_of(ctx, streamed)
+    answers = answer_of(ctx, plain), answer_of(ctx, streamed)
+    for (what, answer) in zip(("plain answer", "stream"), answers, strict=True):
+        if answer.said_nothing:  # {} or a stream with no event: nothing to compare the other with
+            ctx.skip(f"the {what} carries nothing to compare (an empty body or no event)")
+    return answers
 
 
 def model_problem(plain: Answer, streamed: Answer) -> str | None:
@@ -111,6 +124,8 @@ def stream_model_matches(ctx: CheckContext) -> None:
     """Same request with and without streaming: every chunk's model is the one the plain answer names.
     Cost tracking and client-side routing key on it."""
     plain, streamed = plain_and_stream(ctx)
+    if not plain.models or not streamed.models:
+        ctx.skip(f"the {'plain answer' if not plain.models else 'stream'} names no model to compare")
     problem = model_problem(plain, streamed)
     if problem:
         ctx.fail(problem)
@@ -152,7 +167,10 @@ def stream_finish_agrees(ctx: CheckContext) -> None:
     """stop_reason (Messages) and finishReason (Gemini) of the stream's last word equal the plain answer's:
     a short prompt under a tight limit ends the same way however it is delivered (chat.stream-agrees and
     responses.stream-agrees judge the OpenAI protocols)."""
-    problem = finish_problem(*plain_and_stream(ctx))
+    plain, streamed = plain_and_stream(ctx)
+    if not plain.finish:
+        ctx.skip("the plain answer does not say why it ended: nothing to compare the stream's end with")
+    problem = finish_problem(plain, streamed)
     if problem:
         ctx.fail(problem)
 
@@ -160,10 +178,19 @@ def stream_finish_agrees(ctx: CheckContext) -> None:
 RERANK_SPEC = "https://docs.cohere.com/reference/rerank"
 
 
-def score_problem(body: Any) -> str | None:
+def scores(body: Any) -> list[tuple[int, float]]:
+    """Each result's numeric relevance_score, with its index."""
+    found = []
     for n, result in enumerate((body or {}).get("results") or [] if isinstance(body, dict) else []):
         score = result.get("relevance_score") if isinstance(result, dict) else None
-        if isinstance(score, (int, float)) and not isinstance(score, bool) and not 0 <= score <= 1:
+        if isinstance(score, (int, float)) and not isinstance(score, bool):
+            found.append((n, score))
+    return found
+
+
+def score_problem(body: Any) -> str | None:
+    for n, score in scores(body):
+        if not 0 <= score <= 1:
             return f"results[{n}].relevance_score {score} is outside [0, 1]"
     return None
 
@@ -173,6 +200,9 @@ def score_problem(body: Any) -> str | None:
 def score_range(ctx: CheckContext) -> None:
     """Cohere (and Jina, and new-api's rerank relay) document scores normalised to [0, 1]; raw logits from
     an unnormalised upstream break every client threshold."""
-    problem = score_problem(ctx.require_json())
+    body = ctx.require_json()
+    if not scores(body):
+        ctx.skip("the answer carries no relevance_score to judge; see body.schema")
+    problem = score_problem(body)
     if problem:
         ctx.fail(problem)

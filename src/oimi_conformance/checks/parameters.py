@@ -42,7 +42,10 @@ def gemini_stop(ctx: CheckContext) -> None:
     stops = _gemini_stops(ctx.request)
     if not stops:
         ctx.skip("the request sets no stopSequences")
-    problem = stop_problem(answer_of(ctx).text, stops)
+    text = answer_of(ctx).text
+    if not text:
+        ctx.skip("the answer carries no text to look for the stop sequences in")
+    problem = stop_problem(text, stops)
     if problem:
         ctx.fail(problem)
 
@@ -57,9 +60,10 @@ def chat_stream_stop(ctx: CheckContext) -> None:
     if not stops:
         ctx.skip("the request sets no stop")
     answer = answer_of(ctx)
-    for channel, pieces in answer.deltas.items():
-        if "tool" in channel:
-            continue
+    texts = {channel: pieces for channel, pieces in answer.deltas.items() if "tool" not in channel}
+    if not any("".join(pieces) for pieces in texts.values()):
+        ctx.skip("the stream carried no text delta to look for the stop sequences in")
+    for channel, pieces in texts.items():
         problem = stop_problem("".join(pieces), stops)
         if problem:
             ctx.fail(f"{channel}: {problem}")
@@ -170,6 +174,9 @@ def gemini_function_call(ctx: CheckContext) -> None:
     """Mode ANY means the model must call a function (one of allowedFunctionNames when given): every
     candidate carries a functionCall part naming a declared, allowed function, whose args (an object, not a
     string) validate against that function's parameters."""
-    problem = function_call_problem(ctx.require_object(), ctx.request)
+    body = ctx.require_object()
+    if not isinstance(body.get("candidates"), list) or not body["candidates"]:
+        ctx.skip("the answer carries no candidate to judge; see body.schema")
+    problem = function_call_problem(body, ctx.request)
     if problem:
         ctx.fail(problem)

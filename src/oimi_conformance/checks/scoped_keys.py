@@ -42,6 +42,10 @@ def listing_restricted(ctx: CheckContext) -> None:
     if refused.status not in (401, 403):
         ctx.skip(f"the restricted key was not refused model {ctx.model!r} (HTTP {refused.status}): nothing "
                  "to compare the listings with; http.expected-status judges the refusal")
+    if not isinstance(refused.json, dict) or not refused.json:
+        # a bare 401/403 with no error in it may come from anything in front of the gateway (a WAF, a proxy)
+        ctx.skip(f"the refusal (HTTP {refused.status}) carries no error body: nothing shows the gateway refused "
+                 f"the key model {ctx.model!r}; errors.envelope judges the body")
     judged = []
     for form in LISTINGS:
         exchange = ctx.exchanges.get(form)

@@ -20,7 +20,10 @@ def url_resolves(ctx: CheckContext) -> None:
     """One GET of data[0].url answers 2xx with the bytes of a PNG, JPEG, WebP or GIF image: not a 404 of an
     expired or never-written file, not a login page, not a gateway error. A redirect is not followed (its
     target is not judged) and a body over the size cap is not judged: both skip with the reason."""
-    ctx.require_success()
+    data = ctx.require_object().get("data")
+    first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+    if not isinstance(first.get("url"), str) or not first["url"]:
+        ctx.skip("the answer carries no data[0].url to fetch; see body.schema")
     fetched = ctx.exchange_of("fetch")
     status = fetched.status or 0
     where = f"GET {fetched.url}"
