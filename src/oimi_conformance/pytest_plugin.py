@@ -216,6 +216,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter.write_line(terminal(f"target {record.meta['target']} ({record.meta['base_url']}), profile "
                                      f"{record.meta['profile']}: {record.meta['requests']} requests, "
                                      f"tokens {json.dumps(record.meta['tokens'])}"))
+        for line in summary_table(record).splitlines():
+            reporter.write_line(line)
         from .plan import api_root
 
         # the base URL each official SDK needs for this gateway: a new-api gateway answers its web page on
@@ -223,8 +225,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         root = api_root(str(record.meta["base_url"]))
         reporter.write_line(terminal(f"SDK base URLs: openai {root}/v1; anthropic {root}; "
                                      f"google-genai {root} (api_version v1beta)"))
-        for line in summary_table(record).splitlines():
-            reporter.write_line(line)
         reporter.write_line(f"results: {path}; capability matrix: {path.parent / 'matrix.md'}")
         reporter.write_line(f"report: {page} (open it in a browser; `oimi-conformance report` builds the Allure one)")
 
