@@ -19,6 +19,9 @@ from pathlib import Path
 from oimi_conformance.matrix import build_matrix, matrix_markdown
 from oimi_conformance.profile import load_expectations
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # peers/: the shared report parts
+from known_failures import known_failure_lines
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "reports" / "peers"
 LIVE_ONLY = ("sdk.", "delivery.")  # results a replay cannot reproduce: SDK calls, arrival times
@@ -83,21 +86,7 @@ def main(report_dir: Path) -> None:
     lines += ["", "## What LiteLLM gets wrong", "",
               "Each known failure, with the sentence of `specs/expectations/litellm.toml` that explains it and "
               "the results it covers (check @ case [models]).", ""]
-    by_reason: dict[str, list[dict]] = defaultdict(list)
-    for r in results:
-        if r["outcome"] in ("xfailed", "failed", "error"):
-            by_reason[r.get("expected_reason") or f"UNEXPECTED: {r['message'][:200]}"].append(r)
-    order = [e.reason for e in expectations.items]
-    refs = {e.reason: (e.reference, e.link) for e in expectations.items}
-    for n, reason in enumerate(sorted(by_reason, key=lambda x: order.index(x) if x in order else len(order)), 1):
-        groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for r in by_reason[reason]:
-            groups[(r["check_id"], r["case_id"])].append(r["model"] or "-")
-        where = "; ".join(f"`{c}` @ `{case}` [{', '.join(sorted(models))}]"
-                          for (c, case), models in sorted(groups.items()))
-        reference, link = refs.get(reason, ("", ""))
-        lines += [f"{n}. {reason}", f"   <br>reference: {reference or '-'}; LiteLLM issue: {link or 'none known'}",
-                  f"   <br>{where}", ""]
+    lines += known_failure_lines(results, expectations, "LiteLLM issue")
     lines += [
         "## Not gated",
         "",

@@ -13,11 +13,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 from oimi_conformance.matrix import build_matrix, matrix_markdown
 from oimi_conformance.profile import load_expectations
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # peers/: the shared report parts
+from known_failures import known_failure_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "reports" / "peers"
@@ -68,21 +70,7 @@ def main(report_dir: Path) -> None:
     lines += ["", "## What Portkey gets wrong", "",
               "Each known failure: the sentence of `specs/expectations/portkey.toml`, the official reference it "
               "rests on, and the results it covers (check @ case [models]).", ""]
-    by_reason: dict[str, list[dict]] = defaultdict(list)
-    for r in results:
-        if r["outcome"] in ("xfailed", "failed", "error"):
-            by_reason[r.get("expected_reason") or f"UNEXPECTED: {r['message'][:200]}"].append(r)
-    order = [e.reason for e in expectations.items]
-    refs = {e.reason: (e.reference, e.link) for e in expectations.items}
-    for n, reason in enumerate(sorted(by_reason, key=lambda x: order.index(x) if x in order else len(order)), 1):
-        groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for r in by_reason[reason]:
-            groups[(r["check_id"], r["case_id"])].append(r["model"] or "-")
-        where = "; ".join(f"`{c}` @ `{case}` [{', '.join(sorted(models))}]"
-                          for (c, case), models in sorted(groups.items()))
-        reference, link = refs.get(reason, ("", ""))
-        lines += [f"{n}. {reason}", f"   <br>reference: {reference or '-'}; Portkey issue: {link or 'none found'}",
-                  f"   <br>{where}", ""]
+    lines += known_failure_lines(results, expectations, "Portkey issue")
     lines += [
         "## Seen, not counted under this profile",
         "",
