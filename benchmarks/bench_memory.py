@@ -65,7 +65,7 @@ def main() -> int:
     parser.add_argument("--cassette-gib", type=float, default=1.0)
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
-    env = {**os.environ, "OIMI_CONFORMANCE_ALLURE": "0"}
+    env = dict(os.environ)
     cli = [sys.executable, "-m", "oimi_conformance.cli", "run"]
     # the harness reads at most 16 MiB of a body: a bigger answer is cut there (and judged as cut)
     server, base_url = _hostile(int(args.body_mib * 1024 * 1024) - 64)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from oimi_conformance.sandbox.server import SandboxConfig, start_sandbox
@@ -43,14 +41,3 @@ def deviant_sandbox():
         running.stop()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _no_allure_results():
-    """`oimi-conformance run` writes Allure results by default: thousands of small files, seconds per run on
-    a slow disk, that only tests/test_report_outputs.py reads (it turns them back on)."""
-    before = os.environ.get("OIMI_CONFORMANCE_ALLURE")
-    os.environ["OIMI_CONFORMANCE_ALLURE"] = "0"
-    yield
-    if before is None:
-        os.environ.pop("OIMI_CONFORMANCE_ALLURE", None)
-    else:
-        os.environ["OIMI_CONFORMANCE_ALLURE"] = before

@@ -105,13 +105,13 @@ def test_each_deviation_fails_its_fuzz_check_with_a_redacted_minimal_reproductio
 
 
 @pytest.mark.slow
-def test_a_gateway_echoing_the_runs_own_key_never_gets_it_into_any_output(deviant_sandbox, tmp_path, capfd,
-                                                                         monkeypatch) -> None:
+def test_a_gateway_echoing_the_runs_own_key_never_gets_it_into_any_output(deviant_sandbox, tmp_path,
+                                                                         capfd) -> None:
     secret = "sk-oimi-fuzz-test-secret-0123456789"  # unknown to the sandbox, which echoes it in every 401
-    monkeypatch.setenv("OIMI_CONFORMANCE_ALLURE", "1")  # the project's tests turn Allure off (conftest.py)
     gateway = deviant_sandbox("auth.echo-key")
     code = main(["fuzz", "--base-url", gateway.base_url, "--api-key", secret, "--models", "sandbox-embed",
-                 "--operations", "createEmbedding", "--max-examples", "5", "--report-dir", str(tmp_path)])
+                 "--operations", "createEmbedding", "--max-examples", "5", "--report-dir", str(tmp_path),
+                 "--alluredir", str(tmp_path / "allure-results")])
     out, err = capfd.readouterr()
     assert code == 1 and "Key echoed in the answer" in out
     assert secret not in out + err

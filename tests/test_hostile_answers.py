@@ -56,12 +56,11 @@ def test_validate_judges_a_deep_body_without_a_traceback(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_odd_model_ids_are_recorded_replayed_and_reported(tmp_path, capfd, monkeypatch):
-    monkeypatch.setenv("OIMI_CONFORMANCE_ALLURE", "1")
+def test_odd_model_ids_are_recorded_replayed_and_reported(tmp_path, capfd):
     cassettes = tmp_path / "cassettes"
     with start_hostile(HostileConfig(models=ODD_IDS)) as hostile:
         code = _run(hostile.base_url, tmp_path, "--cases", "chat.basic,models.list", "--record", "--cassette-dir",
-                    str(cassettes))
+                    str(cassettes), "--alluredir", str(tmp_path / "report" / "allure-results"))
     out, err = capfd.readouterr()
     assert code in (0, 1) and "Traceback" not in out + err and "INTERNALERROR" not in out + err
     assert not CONTROL.search(out.replace("\n", "").replace("\t", "")), "a control character reached the terminal"

@@ -40,14 +40,14 @@ def _assert_no_form(blob: bytes, where: str) -> None:
 
 
 @pytest.mark.slow
-def test_every_encoding_of_every_presented_key_stays_out_of_everything_written(tmp_path, capfd, monkeypatch):
-    monkeypatch.setenv("OIMI_CONFORMANCE_ALLURE", "1")
+def test_every_encoding_of_every_presented_key_stays_out_of_everything_written(tmp_path, capfd):
     report = tmp_path / "report"
     with start_hostile(HostileConfig(mode="echo-key")) as hostile:
         code = main(["run", "--base-url", hostile.base_url, "--api-key", KEY, "--models", "hostile-chat",
                      "--cases", "chat.basic,chat.stream,auth.*wrong-key*,models.list*,gemini.stream.*,messages.stream",
                      "--report-dir",
-                     str(report), "--record", "--cassette-dir", str(tmp_path / "cassettes")])
+                     str(report), "--alluredir", str(report / "allure-results"), "--record", "--cassette-dir",
+                     str(tmp_path / "cassettes")])
     out, err = capfd.readouterr()
     assert code == 1
     _assert_no_form((out + err).encode(), "terminal")
@@ -128,11 +128,11 @@ def test_the_guard_keeps_a_clean_cassette(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_fuzz_report_holds_no_form_of_the_key(tmp_path, capfd, monkeypatch):
-    monkeypatch.setenv("OIMI_CONFORMANCE_ALLURE", "1")
+def test_the_fuzz_report_holds_no_form_of_the_key(tmp_path, capfd):
     with start_hostile(HostileConfig(mode="echo-key")) as hostile:
         code = main(["fuzz", "--base-url", hostile.base_url, "--api-key", KEY, "--models", "hostile-chat",
-                     "--operations", "createChatCompletion", "--max-examples", "2", "--report-dir", str(tmp_path)])
+                     "--operations", "createChatCompletion", "--max-examples", "2", "--report-dir", str(tmp_path),
+                     "--alluredir", str(tmp_path / "allure-results")])
     out, err = capfd.readouterr()
     assert code == 1  # findings: the refusals echo the key
     _assert_no_form((out + err).encode(), "terminal")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
 import sys
@@ -24,13 +23,8 @@ GTAG = ('<script async src="https://www.googletagmanager.com/gtag/js?id=G-X"></s
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("outputs")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("OIMI_CONFORMANCE_ALLURE", "1")  # the project's tests turn it off (conftest.py); the default is on
-    try:
-        code = main(["run", "-q", "--report-dir", str(folder), "--sandbox-deviation", "chat.usage-arithmetic",
-                     "--cases", CASES])
-    finally:
-        patch.undo()
+    code = main(["run", "-q", "--report-dir", str(folder), "--alluredir", str(folder / "allure-results"),
+                 "--sandbox-deviation", "chat.usage-arithmetic", "--cases", CASES])
     assert code == 1
     return folder
 
@@ -155,17 +149,16 @@ def test_the_real_allure_cli_builds_a_report(run_dir, capsys):
     assert str(index) in capsys.readouterr().out
 
 
-def test_allure_results_can_be_turned_off(tmp_path):
-    assert os.environ.get("OIMI_CONFORMANCE_ALLURE") == "0"  # conftest.py
+def test_allure_results_are_written_only_when_asked(tmp_path):
     assert main(["run", "-q", "--report-dir", str(tmp_path), "--cases", "chat.basic", "--checks", "http.*"]) == 0
     assert (tmp_path / "junit.xml").is_file() and (tmp_path / "report.html").is_file()
     assert not (tmp_path / "allure-results").exists()
 
 
 @pytest.mark.slow
-def test_replayed_streams_get_a_transcript_without_times(tmp_path, monkeypatch):
-    monkeypatch.setenv("OIMI_CONFORMANCE_ALLURE", "1")
+def test_replayed_streams_get_a_transcript_without_times(tmp_path):
     cassettes = spec_root().parent / "cassettes" / "sandbox"
-    assert main(["run", "-q", "--replay", str(cassettes), "--report-dir", str(tmp_path), "--cases", "chat.stream"]) == 0
+    assert main(["run", "-q", "--replay", str(cassettes), "--report-dir", str(tmp_path), "--alluredir",
+                 str(tmp_path / "allure-results"), "--cases", "chat.stream"]) == 0
     texts = [p.read_text() for p in (tmp_path / "allure-results").glob("*-attachment.txt")]
     assert texts and all("arrival times are unknown" in t and "       ? ms  #0 " in t for t in texts)

@@ -85,11 +85,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except HarnessError:
         prepared.close()
         raise
-    # JUnit XML and Allure results beside results.json (-- ARGS may override); OIMI_CONFORMANCE_ALLURE=0: no Allure
-    report_dir, allure = Path(options.report_dir), os.environ.get("OIMI_CONFORMANCE_ALLURE", "1") != "0"
+    # JUnit XML beside results.json (-- ARGS may override); Allure results only when asked (--alluredir DIR):
+    # one or more files per check result, they cost more than the exchanges and the judging together
+    report_dir = Path(options.report_dir)
     reports = [] if getattr(options, "dry_run", False) else [
         f"--junitxml={report_dir / 'junit.xml'}", "-o", "junit_suite_name=oimi-conformance",
-        *(["--alluredir", str(report_dir / "allure-results"), "--clean-alluredir"] if allure else [])]
+        *(["--alluredir", args.alluredir, "--clean-alluredir"] if args.alluredir else [])]
     argv = [str(_suites_dir()), "-p", "no:cacheprovider", "--rootdir", str(_suites_dir()), "-o", "addopts=",
             "-q" if args.quiet else "-rfE", "--tb=short", "-W", "ignore::pytest.PytestAssertRewriteWarning",
             *reports, *(["-k", args.keyword] if args.keyword else []), *args.pytest_args]
@@ -186,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--record", action="store_true", help="record every exchange into --cassette-dir")
     r.add_argument("--replay", metavar="DIR", help="judge the cassettes in DIR offline, network blocked")
     r.add_argument("-k", dest="keyword", help="pytest -k expression over test ids (check@case[model])")
+    r.add_argument("--alluredir", metavar="DIR", help="also write Allure results into DIR (emptied first), e.g. "
+                                                     "REPORT_DIR/allure-results for `oimi-conformance report`")
     r.add_argument("-q", "--quiet", action="store_true", help="less output")
     r.add_argument("pytest_args", nargs="*", help="after --: arguments passed to pytest (e.g. -- -k chat -x)")
     r.set_defaults(func=_cmd_run)

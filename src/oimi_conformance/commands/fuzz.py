@@ -8,7 +8,6 @@ one line and exit 2. Exit 0: no finding; 1: a fuzz check failed or errored.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -47,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument(flag, **kwargs)
     for _, flag, kwargs in FUZZ_OPTIONS:
         p.add_argument(flag, **kwargs)
+    p.add_argument("--alluredir", metavar="DIR", help="also write Allure results into DIR (emptied first)")
     p.add_argument("-q", "--quiet", action="store_true", help="less output")
     p.add_argument("pytest_args", nargs="*", help="after --: arguments passed to pytest")
     p.set_defaults(func=run)
@@ -66,11 +66,10 @@ def run(args: argparse.Namespace) -> int:
                      secret_headers=list(args.secret_header or []))
     session = FuzzSession(target, fuzz_options(lambda name: getattr(args, name), args.max_requests, args.timeout))
     folder = fuzz_dir()
-    # like `run`: JUnit XML and Allure results beside results.json (-- ARGS may override);
-    # OIMI_CONFORMANCE_ALLURE=0: no Allure
-    report_dir, allure = Path(args.report_dir), os.environ.get("OIMI_CONFORMANCE_ALLURE", "1") != "0"
+    # like `run`: JUnit XML beside results.json (-- ARGS may override); Allure results only with --alluredir DIR
+    report_dir = Path(args.report_dir)
     reports = [f"--junitxml={report_dir / 'junit.xml'}", "-o", "junit_suite_name=oimi-conformance-fuzz",
-               *(["--alluredir", str(report_dir / "allure-results"), "--clean-alluredir"] if allure else [])]
+               *(["--alluredir", args.alluredir, "--clean-alluredir"] if args.alluredir else [])]
     try:
         session.prepare()
         argv = [str(folder), "-p", "no:cacheprovider", "--rootdir", str(folder), "-o", "addopts=",

@@ -1,7 +1,8 @@
 """``oimi-conformance report``: the human-readable reports of a run, from its report folder.
 
 * ``report.html`` (always regenerated): one self-contained page, see ``html_report``.
-* The Allure HTML report, from ``<report-dir>/allure-results`` (written by ``oimi-conformance run``), when
+* The Allure HTML report, from ``<report-dir>/allure-results`` (written by ``oimi-conformance run
+  --alluredir <report-dir>/allure-results``), when
   the Allure command-line tool is installed: it is a Node.js program, not a Python package
   (``npm install -g allure``). It runs offline. Allure 3 builds one self-contained ``index.html``; its
   page template carries a Google Analytics tag that nothing turns off, so this command removes the tag
@@ -71,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
               "removes the tag.)", file=sys.stderr)
         return EXIT_TOOL
     if not results.is_dir() or not any(results.glob("*-result.json")):
-        print(f"oimi-conformance: no Allure results in {results}: `oimi-conformance run --report-dir {report_dir}` "
-              "writes them (unless OIMI_CONFORMANCE_ALLURE=0)", file=sys.stderr)
+        print(f"oimi-conformance: no Allure results in {results}: `oimi-conformance run --report-dir {report_dir} "
+              f"--alluredir {results}` writes them", file=sys.stderr)
         return EXIT_TOOL
     return generate(tool, results, out, _report_name(report_dir))
 
