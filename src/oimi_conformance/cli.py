@@ -19,6 +19,9 @@ from .safe_text import terminal
 from .session import RUN_OPTIONS, options_from, split_list
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# pytest plugins (entry-point names) installed beside the harness that `run`'s suites never use: not loaded
+# (schemathesis alone costs half a second of imports; pytest-timeout stays: the ini files name its option)
+SUITES_UNUSED_PLUGINS = ("xdist", "xdist.looponfail", "hypothesispytest", "anyio", "schemathesis")
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -91,7 +94,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     reports = [] if getattr(options, "dry_run", False) else [
         f"--junitxml={report_dir / 'junit.xml'}", "-o", "junit_suite_name=oimi-conformance",
         *(["--alluredir", args.alluredir, "--clean-alluredir"] if args.alluredir else [])]
-    argv = [str(_suites_dir()), "-p", "no:cacheprovider", "--rootdir", str(_suites_dir()), "-o", "addopts=",
+    # start-up: the suites assert nothing themselves (assert_check skips, xfails or fails), so no assertion
+    # rewriting, which would recompile every module of every installed pytest plugin's distribution; and
+    # none of the installed plugins the suites never use (allure-pytest only when asked)
+    unused = [*SUITES_UNUSED_PLUGINS, *([] if args.alluredir else ["allure_pytest"])]
+    argv = [str(_suites_dir()), "-p", "no:cacheprovider", *(f"-pno:{name}" for name in unused), "--assert=plain",
+            "--rootdir", str(_suites_dir()), "-o", "addopts=",
             "-q" if args.quiet else "-rfE", "--tb=short", "-W", "ignore::pytest.PytestAssertRewriteWarning",
             *reports, *(["-k", args.keyword] if args.keyword else []), *args.pytest_args]
     try:
