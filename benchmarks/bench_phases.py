@@ -46,8 +46,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 PHASES = ("start-up: interpreter + imports", "options + plan set-up", "target", "discovery", "start-up: pytest",
-          "collection", "exchanges", "judging", "allure", "pytest per-test", "results.json + matrix", "report.html", "junit.xml", "session end",
-          "interpreter exit")
+          "collection", "exchanges", "judging", "allure", "pytest per-test", "results.json + matrix", "report.html",
+          "junit.xml", "session end", "interpreter exit")
 
 
 # ---- the child: one instrumented run, in its own process -------------------------------------------------------
