@@ -96,9 +96,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         *(["--alluredir", args.alluredir, "--clean-alluredir"] if args.alluredir else [])]
     # start-up: the suites assert nothing themselves (assert_check skips, xfails or fails), so no assertion
     # rewriting, which would recompile every module of every installed pytest plugin's distribution; and
-    # none of the installed plugins the suites never use (allure-pytest only when asked)
-    unused = [*SUITES_UNUSED_PLUGINS, *([] if args.alluredir else ["allure_pytest"])]
-    argv = [str(_suites_dir()), "-p", "no:cacheprovider", *(f"-pno:{name}" for name in unused), "--assert=plain",
+    # none of the installed plugins the suites never use (allure-pytest only when asked). Not when -- ARGS
+    # name more tests (e.g. suites/fuzz, which needs schemathesis's plugin): those keep pytest's defaults.
+    asked = args.alluredir or any(a.startswith("--alluredir") for a in args.pytest_args)  # also after --
+    stock = not any(not a.startswith("-") for a in args.pytest_args)
+    unused = [*(SUITES_UNUSED_PLUGINS if stock else ()), *([] if asked else ["allure_pytest"])]
+    argv = [str(_suites_dir()), "-p", "no:cacheprovider", *(f"-pno:{name}" for name in unused),
+            *(["--assert=plain"] if stock else []),
             "--rootdir", str(_suites_dir()), "-o", "addopts=",
             "-q" if args.quiet else "-rfE", "--tb=short", "-W", "ignore::pytest.PytestAssertRewriteWarning",
             *reports, *(["-k", args.keyword] if args.keyword else []), *args.pytest_args]
