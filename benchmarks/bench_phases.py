@@ -229,7 +229,7 @@ def main() -> int:
             verdicts.append(("live run, 200 ms latency, --concurrency 16",
                              f"{live:.2f}x ideal (runs: {', '.join(f'{r:.2f}' for r in ratios)})", live <= 1.2))
     if not args.no_stream:
-        rates = _script_figures([str(HERE / "bench_stream_judging.py")], r"-> ([\d,]+) events/s",
+        rates = _script_figures([str(HERE / "bench_stream_judging.py")], r"->\s+([\d,]+) events/s",
                                 max(3, args.runs // 2))
         if rates:
             verdicts.append(("stream judging, one core (slowest of the runs must pass too)",
