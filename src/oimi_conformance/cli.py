@@ -104,7 +104,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # none of the installed plugins the suites never use (allure-pytest only when asked). Not when -- ARGS
     # name more tests (e.g. suites/fuzz, which needs schemathesis's plugin): those keep pytest's defaults.
     asked = args.alluredir or any(a.startswith("--alluredir") for a in args.pytest_args)  # also after --
-    stock = not any(not a.startswith("-") for a in args.pytest_args)
+    stock = not any(Path(a.split("::")[0]).exists() for a in args.pytest_args if not a.startswith("-"))
     unused = [*(SUITES_UNUSED_PLUGINS if stock else ()), *([] if asked else ["allure_pytest"])]
     argv = [str(_suites_dir()), "-p", "no:cacheprovider", *(f"-pno:{name}" for name in unused),
             *(["--assert=plain"] if stock else []),
