@@ -196,8 +196,12 @@ def build_request(case: Case, step: Step, model: str | None, base_url: str, keys
 
 
 def _apply(style: dict[str, Any], key: str) -> tuple[dict[str, str], dict[str, str]]:
-    headers = {k: v.replace("{key}", key) for k, v in style.get("headers", {}).items()}
-    query = {k: v.replace("{key}", key) for k, v in style.get("query", {}).items()}
+    # {key_bare}: the key without new-api's optional "sk-" prefix
+    def fill(value: str) -> str:
+        return value.replace("{key_bare}", key.removeprefix("sk-")).replace("{key}", key)
+
+    headers = {k: fill(v) for k, v in style.get("headers", {}).items()}
+    query = {k: fill(v) for k, v in style.get("query", {}).items()}
     return headers, query
 
 
