@@ -68,7 +68,9 @@ class RunConfig:
         """Everything redacted like a key: the keys (with and without new-api's optional "sk-" prefix, which
         the auth.sk-prefix-optional case sends bare) and the --secret-header values."""
         keys = list(self.keys.values())
-        return [*keys, *(k.removeprefix("sk-") for k in keys if k.startswith("sk-")), *self.headers.secrets]
+        # a bare form shorter than 8 characters would redact ordinary words ("sk-stub" -> "stub-model")
+        bare = [k.removeprefix("sk-") for k in keys if k.startswith("sk-") and len(k) >= 11]
+        return [*keys, *bare, *self.headers.secrets]
 
 
 class Engine:
