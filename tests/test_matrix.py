@@ -10,15 +10,16 @@ import socket
 import jsonschema
 import pytest
 
-from oimi_conformance.capabilities import CAPABILITIES, REQUIRES
 from oimi_conformance.cases import probe_cases
 from oimi_conformance.cli import main
+from oimi_conformance.endpoints import capability_names, requires
 from oimi_conformance.sandbox import catalog
 from oimi_conformance.sandbox.catalog import ModelSpec
 from oimi_conformance.sandbox.server import SandboxConfig, start_sandbox
 from oimi_conformance.specdir import spec_root
 
 VALID = "sk-sandbox-valid"
+CAPABILITIES, REQUIRES = capability_names(), requires()  # the columns of specs/endpoints.yaml
 SCHEMA = json.loads((spec_root() / "schemas" / "report" / "matrix.json").read_text())
 
 

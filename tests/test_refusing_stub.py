@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from oimi_conformance.cli import main
-from oimi_conformance.plan import CLAIM_OF_ENDPOINT
+from oimi_conformance.endpoints import claim_of_endpoint
 from oimi_conformance.profile import profile_names
 
 REFUSAL = json.dumps({"error": {"message": "this gateway refuses everything", "type": "invalid_request_error",
@@ -60,7 +60,7 @@ def refusing_gateway(listing: dict | None) -> Iterator[str]:
 
 CLAIMS_EVERYTHING = {"object": "list", "data": [{
     "id": "stub-model", "object": "model", "created": 0, "owned_by": "stub",
-    "supported_endpoint_types": sorted(set(CLAIM_OF_ENDPOINT.values()))}]}
+    "supported_endpoint_types": sorted(set(claim_of_endpoint().values()))}]}
 
 
 def _run(base_url: str, tmp_path, *extra: str) -> tuple[int, list[dict]]:

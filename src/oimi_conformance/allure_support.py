@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .endpoints import family_titles
 from .safe_text import no_surrogates
 
-FAMILY_TITLE = {"openai": "OpenAI-compatible", "anthropic": "Claude Messages", "gemini": "Gemini"}
 SEVERITY = {"error": "critical", "warning": "normal"}
 TRANSCRIPT_EVENTS = 2000  # events listed in one transcript; the rest are counted
 TRANSCRIPT_LINE = 4000  # characters of one event's data
@@ -32,7 +32,7 @@ def label(check: Any, case_run: Any, item_id: str) -> None:
     case = case_run.case
     # first, so allure-pytest never represents the raw pytest parameter (it skips names already set)
     allure.dynamic.parameter("oimi_item", item_id, excluded=True, mode=allure.parameter_mode.HIDDEN)
-    allure.dynamic.epic(FAMILY_TITLE.get(case.family, case.family))
+    allure.dynamic.epic(family_titles().get(case.family, case.family))
     allure.dynamic.feature(case.endpoint)
     allure.dynamic.story(check.id)
     allure.dynamic.severity(allure.severity_level(SEVERITY.get(check.severity, "normal")))

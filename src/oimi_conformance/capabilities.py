@@ -4,8 +4,9 @@ A (model, capability) cell is one of ``VERDICTS``, meaning what ``VERDICT_MEANIN
 generated from it, as ``verdict_of`` decides it):
 {meanings}
 
-The capability matrix has one column per capability of ``CAPABILITIES``; its cell is the verdict of that
-capability's one *probe case* (``probe: true`` in ``specs/cases``), so each cell costs at most one request.
+The capability matrix has one column per capability of ``specs/endpoints.yaml`` (``endpoints.capability_names``);
+its cell is the verdict of that capability's one *probe case* (named there), so each cell costs at most one
+request.
 """
 
 from __future__ import annotations
@@ -24,21 +25,6 @@ VERDICT_MEANINGS: dict[str, str] = {
 VERDICTS = tuple(VERDICT_MEANINGS)
 __doc__ = (__doc__ or "").replace("{meanings}", "\n".join(f"  {v:<12} {m}" for v, m in VERDICT_MEANINGS.items()))
 CLAIM_CHECKS = frozenset({"models.claimed-endpoint-works"})
-
-# The matrix's columns, in order. Each has exactly one probe case in specs/cases.
-CAPABILITIES: tuple[str, ...] = (
-    "chat", "chat.stream", "chat.tools", "chat.json", "chat.vision",
-    "responses", "responses.stream", "responses.compact",
-    "messages", "messages.stream", "messages.tools",
-    "gemini", "gemini.stream",
-    "embeddings", "rerank", "images",
-)
-
-# Features asked of an endpoint's basic request: when the model refuses that basic request with a clean,
-# documented 4xx (its cell is `unsupported`), the feature is `not probed` (`oimi-conformance matrix
-# --exhaustive` probes it anyway). Streaming is not a feature here: some models only stream.
-REQUIRES: dict[str, str] = {"chat.tools": "chat", "chat.json": "chat", "chat.vision": "chat",
-                            "messages.tools": "messages"}
 
 # The cases an endpoint claim (``supported_endpoint_types``) promises will work: the endpoint's basic
 # request, streamed and not. The same cases ``models.claimed-endpoint-works`` judges. Optional features

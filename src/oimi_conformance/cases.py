@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from .endpoints import probe_ids
 from .errors import UsageError
 from .specdir import load_data, spec_root
 
@@ -139,6 +140,7 @@ def load_cases() -> tuple[Case, ...]:
     """Every case of ``specs/cases/*.yaml``, checked for unique ids and known operations."""
     cases: list[Case] = []
     ops = operations()
+    probes = probe_ids()  # the matrix's probe cases are named in specs/endpoints.yaml
     for path in sorted((spec_root() / "cases").glob("*.yaml")):
         data = load_data(f"cases/{path.name}")
         defaults = {k: data[k] for k in ("family", "endpoint") if k in data}
@@ -152,12 +154,18 @@ def load_cases() -> tuple[Case, ...]:
                     capability=entry.get("capability", entry["endpoint"]), steps=steps,
                     tags=frozenset(entry.get("tags", [])), per_model=entry.get("per_model", True),
                     optional=entry.get("optional", False), needs_key=entry.get("needs_key"),
-                    probe=bool(entry.get("probe", False)), spec=entry.get("spec", ""),
+                    probe=entry["id"] in probes, spec=entry.get("spec", ""),
                     profiles=frozenset(entry.get("profiles", [])),
                     source=f"specs/cases/{path.name}",
                 )
             except (KeyError, TypeError) as exc:
                 raise UsageError(f"{where}: malformed case ({exc})") from exc
+            if "probe" in entry:
+                raise UsageError(f"{where}: `probe` is not a case field; a capability names its probe case in "
+                                 "specs/endpoints.yaml")
+            if case.probe and probes[case.id] != case.capability:
+                raise UsageError(f"{where}: probe case of {probes[case.id]} in specs/endpoints.yaml, but its "
+                                 f"capability is {case.capability}")
             for step in case.steps:
                 if step.operation not in ops and not step.url_from:
                     raise UsageError(f"{where}: unknown operation {step.operation!r}")
@@ -166,10 +174,6 @@ def load_cases() -> tuple[Case, ...]:
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise UsageError(f"duplicate case ids: {dupes}")
-    probes = [c.capability for c in cases if c.probe]
-    dupes = sorted({p for p in probes if probes.count(p) > 1})
-    if dupes:
-        raise UsageError(f"more than one probe case (probe: true) for capability {dupes}")
     for case in cases:
         if case.probe and (not case.per_model or len(case.steps) != 1):
             raise UsageError(f"{case.source}: {case.id}: a probe case is per model and sends one request")
@@ -177,5 +181,5 @@ def load_cases() -> tuple[Case, ...]:
 
 
 def probe_cases() -> dict[str, Case]:
-    """capability -> the one case (``probe: true``) whose answer is that capability's matrix cell."""
+    """capability -> the one case (named in ``specs/endpoints.yaml``) whose answer is that capability's matrix cell."""
     return {c.capability: c for c in load_cases() if c.probe}

@@ -65,8 +65,12 @@ class RunConfig:
 
     @property
     def secrets(self) -> list[str]:
-        """Everything redacted like a key: the keys and the --secret-header values."""
-        return [*self.keys.values(), *self.headers.secrets]
+        """Everything redacted like a key: the keys (with and without new-api's optional "sk-" prefix, which
+        the auth.sk-prefix-optional case sends bare) and the --secret-header values."""
+        keys = list(self.keys.values())
+        # a bare form shorter than 8 characters would redact ordinary words ("sk-stub" -> "stub-model")
+        bare = [k.removeprefix("sk-") for k in keys if k.startswith("sk-") and len(k) >= 11]
+        return [*keys, *bare, *self.headers.secrets]
 
 
 class Engine:

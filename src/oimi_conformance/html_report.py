@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from .diagnosis import curl, format_failure
+from .endpoints import endpoint_order, family_title_of_endpoint
 from .results import OUTCOMES, CheckResult
 
 REPORT_NAME = "report.html"
 VERDICTS = ("supported", "unsupported", "broken", "not probed")
 VERDICT_MARK = {"supported": "\u2713", "unsupported": "\u2013", "broken": "\u2717", "not probed": "\u00b7"}
-ENDPOINT_ORDER = ("chat", "responses", "compact", "messages", "gemini", "embeddings", "rerank", "images", "models")
-FAMILY_OF_ENDPOINT = {"messages": "Claude Messages", "gemini": "Gemini"}  # every other one: OpenAI-compatible
 OUTCOME_ORDER = {"failed": 0, "error": 1, "xfailed": 2, "skipped": 3, "passed": 4}
 BODY_LIMIT = 8000  # characters of a body shown (exchanges.json already keeps a preview only)
 MESSAGE_LIMIT = 220  # characters of a message in the results table (the full text is in its tooltip)
@@ -276,7 +275,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _family(endpoint: str) -> str:
-    return FAMILY_OF_ENDPOINT.get(endpoint, "OpenAI-compatible")
+    return family_title_of_endpoint().get(endpoint, "OpenAI-compatible")
 
 
 def _result(row: dict[str, Any]) -> CheckResult:
@@ -320,7 +319,8 @@ def render(results: dict[str, Any], exchanges: dict[str, Any], matrix: dict[str,
 
 
 def _endpoint_rank(endpoint: str) -> tuple[int, str]:
-    return (ENDPOINT_ORDER.index(endpoint) if endpoint in ENDPOINT_ORDER else len(ENDPOINT_ORDER), endpoint)
+    order = endpoint_order()  # specs/endpoints.yaml's order; an unknown endpoint last
+    return (order.index(endpoint) if endpoint in order else len(order), endpoint)
 
 
 def _header(meta: dict[str, Any], counts: Counter[str], bad: list[dict[str, Any]], matrix: dict[str, Any]) -> str:

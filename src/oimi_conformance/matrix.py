@@ -1,9 +1,9 @@
 """The capability matrix: for every model, what each capability does, next to what the gateway claims.
 
-One cell per (model, capability of ``capabilities.CAPABILITIES``). A cell's verdict comes from the
-results of that capability's one probe case (``probe: true`` in ``specs/cases``) and nothing else, so it
+One cell per (model, capability of ``specs/endpoints.yaml``). A cell's verdict comes from the
+results of that capability's one probe case (named in ``specs/endpoints.yaml``) and nothing else, so it
 costs at most one request. Its claim is the model's ``supported_endpoint_types`` entry for the probe case's
-endpoint (``plan.CLAIM_OF_ENDPOINT``). Built from a run's ``results.json`` and written beside it as
+endpoint (its ``claim`` in ``specs/endpoints.yaml``). Built from a run's ``results.json`` and written beside it as
 ``matrix.json`` (schema: ``specs/schemas/report/matrix.json``) and ``matrix.md`` (a pull-request comment).
 
 ``oimi-conformance matrix`` probes every cell (``plan_matrix``); ``oimi-conformance run`` probes the cells
@@ -16,35 +16,31 @@ import re
 from collections import Counter
 from typing import Any
 
-from .capabilities import CAPABILITIES, REQUIRES, VERDICTS, capability_verdicts, claim_covers
+from .capabilities import VERDICTS, capability_verdicts, claim_covers
 from .cases import Case, probe_cases
+from .endpoints import capability_names, claim_of_endpoint, labels, requires
 from .errors import UsageError
-from .plan import CLAIM_OF_ENDPOINT, CaseRun, ModelInfo, build_request, plan_runs
+from .plan import CaseRun, ModelInfo, build_request, plan_runs
 from .safe_text import markdown, terminal
 
 MATRIX_VERSION = 1
 SYMBOL = {"supported": "✅", "unsupported": "➖", "broken": "❌", "not probed": "⬜"}  # noqa: RUF001
 TEXT_SYMBOL = {"supported": "ok", "unsupported": "--", "broken": "XX", "not probed": ".."}
-SHORT = {"chat": "chat", "chat.stream": "c.strm", "chat.tools": "c.tool", "chat.json": "c.json",
-         "chat.vision": "c.vis", "responses": "resp", "responses.stream": "r.strm", "responses.compact": "r.cmpt",
-         "messages": "msg", "messages.stream": "m.strm", "messages.tools": "m.tool", "gemini": "gem",
-         "gemini.stream": "g.strm", "embeddings": "embed", "rerank": "rerank", "images": "image"}
 LIST_LIMIT = 25  # lines of each list in matrix.md and on the terminal; matrix.json has them all
 
 
 def probe_plan() -> dict[str, Case]:
     """capability -> its probe case, in matrix column order; every capability must have one."""
     probes = probe_cases()
-    missing = [c for c in CAPABILITIES if c not in probes]
-    extra = sorted(set(probes) - set(CAPABILITIES))
-    if missing or extra:
-        raise UsageError(f"specs/cases: the probe cases (probe: true) must cover exactly the matrix's capabilities; "
-                         f"missing {missing}, unknown {extra}")
-    return {c: probes[c] for c in CAPABILITIES}
+    columns = capability_names()
+    missing = [c for c in columns if c not in probes]
+    if missing:
+        raise UsageError(f"specs/endpoints.yaml: the probe cases of {missing} are not cases of specs/cases")
+    return {c: probes[c] for c in columns}
 
 
 def claim_of(case: Case) -> str | None:
-    return CLAIM_OF_ENDPOINT.get(case.endpoint)
+    return claim_of_endpoint().get(case.endpoint)
 
 
 # -- planning (oimi-conformance matrix) -----------------------------------------------------------------
@@ -56,26 +52,27 @@ def plan_matrix(models: list[ModelInfo], keys: dict[str, str], *, claimed_only: 
     """One run of each probe case on every model, whatever the claims: at most one request per cell.
 
     ``claimed_only``: cells whose endpoint the model does not claim are not sent (``not probed``).
-    Unless ``exhaustive``, a feature cell (``REQUIRES``) waits for its endpoint's basic cell and is not
-    sent when the model refused that (a clean 4xx). ``capabilities``: only these columns (globs).
+    Unless ``exhaustive``, a feature cell (``requires`` in ``specs/endpoints.yaml``) waits for its endpoint's
+    basic cell and is not sent when the model refused that (a clean 4xx). ``capabilities``: only these columns (globs).
     """
     import fnmatch
 
     probes = probe_plan()
-    chosen = [c for c in CAPABILITIES
-              if not capabilities or any(fnmatch.fnmatchcase(c, p) for p in capabilities)]
+    columns = capability_names()
+    chosen = [c for c in columns if not capabilities or any(fnmatch.fnmatchcase(c, p) for p in capabilities)]
     if not chosen:
-        raise UsageError(f"--capabilities matches none of {', '.join(CAPABILITIES)}")
+        raise UsageError(f"--capabilities matches none of {', '.join(columns)}")
     cases = tuple(probes[c] for c in chosen)
     runs = plan_runs(models, keys, cases=cases, case_patterns=case_patterns, every_model=True)
-    order = {c: i for i, c in enumerate(CAPABILITIES)}
+    order = {c: i for i, c in enumerate(columns)}
     runs.sort(key=lambda r: order[r.case.capability])  # column by column: a budget spreads over the models
     by_cell = {(r.model, r.case.capability): r for r in runs}
+    required = requires()
     for run in runs:
         if claimed_only and run.claimed is False and not run.not_sent:
             run.not_sent = (f"not probed: the gateway does not claim {claim_of(run.case)} for this model "
                             "(--claimed-only)")
-        base = by_cell.get((run.model, REQUIRES.get(run.case.capability, "")))
+        base = by_cell.get((run.model, required.get(run.case.capability, "")))
         if base is not None and not exhaustive:
             run.after = base
     return runs
@@ -110,7 +107,8 @@ def plan_lines(engine: Any, *, matrix: bool) -> list[str]:
     cells = [r for r in runs if r.case.probe]
     by_cell = {(r.model, r.case.capability): r for r in cells}
     models = [m.id for m in engine.models]
-    columns = [c for c in CAPABILITIES if any(r.case.capability == c for r in cells)] or list(CAPABILITIES)
+    every = capability_names()
+    columns = [c for c in every if any(r.case.capability == c for r in cells)] or list(every)
     to_send = [r for r in runs if not r.not_sent]
     conditional = [r for r in to_send if r.after is not None]
     requests = distinct_requests(runs, config.base_url, config.keys, engine.finished)
@@ -120,7 +118,7 @@ def plan_lines(engine: Any, *, matrix: bool) -> list[str]:
                      f"{len(to_send)} to probe (at most one request each), {len(runs) - len(to_send)} not probed")
     else:
         lines.append(f"case runs: {len(runs)} on {len(models)} models, {len(to_send)} to send; matrix cells probed "
-                     f"by this run: {sum(1 for r in cells if not r.not_sent)} of {len(models) * len(CAPABILITIES)} "
+                     f"by this run: {sum(1 for r in cells if not r.not_sent)} of {len(models) * len(every)} "
                      "(`oimi-conformance matrix` probes them all)")
     line = f"requests: at most {requests}, identical requests counted once"
     if conditional:
@@ -136,7 +134,8 @@ def plan_lines(engine: Any, *, matrix: bool) -> list[str]:
     if cells:
         lines += ["", "plan: + probed, ~ probed unless the endpoint's basic request is refused, . not probed", ""]
         width = max([len(m) for m in models] + [5])
-        lines.append(" " * width + " " + " ".join(f"{SHORT[c]:>6}" for c in columns))
+        short = labels()
+        lines.append(" " * width + " " + " ".join(f"{short[c]:>6}" for c in columns))
         for model in models:
             marks = []
             for c in columns:
@@ -198,7 +197,7 @@ def build_matrix(record: dict[str, Any]) -> dict[str, Any]:
         "tokens": meta.get("tokens", {"input": 0, "output": 0}),
         "capabilities": list(probes),
         "probes": {cap: {"case": case.id, "endpoint": case.endpoint, "claim": claim_of(case),
-                         "claim_covers": claim_covers(case), "requires": REQUIRES.get(cap)}
+                         "claim_covers": claim_covers(case), "requires": requires().get(cap)}
                    for cap, case in probes.items()},
         "models": models, "claims": {m: claims.get(m) for m in models},
         "cells": out_cells, "counts": counts, "disagreements": disagreements,
@@ -268,11 +267,12 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
 def matrix_text(matrix: dict[str, Any]) -> str:
     """The terminal's table: fixed width, ASCII marks."""
     caps = matrix["capabilities"]
+    short = labels()
     width = min(60, max([len(terminal(m)) for m in matrix["models"]] + [5]))
     legend = ", ".join(f"{TEXT_SYMBOL[v]} {v} {matrix['counts'][v]}" for v in VERDICTS)
     lines = [f"capability matrix of {matrix.get('target') or 'the target'}: {_headline(matrix)}",
              f"{legend}; * the gateway's claim disagrees", "",
-             " " * width + " " + " ".join(f"{SHORT.get(c, c):>6}" for c in caps)]
+             " " * width + " " + " ".join(f"{short.get(c, c):>6}" for c in caps)]
     for model in matrix["models"]:
         row = matrix["cells"][model]
         marks = [TEXT_SYMBOL[row[c]["verdict"]] + ("*" if row[c]["agrees"] is False else "") for c in caps]

@@ -14,15 +14,9 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from .cases import Case, Step, load_cases, operations
+from .endpoints import claim_of_endpoint
 from .errors import UsageError
 from .specdir import load_data
-
-# The gateway's own names for endpoints, in GET /v1/models (new-api's supported_endpoint_types).
-CLAIM_OF_ENDPOINT = {
-    "chat": "openai", "responses": "openai-response", "compact": "openai-response-compact",
-    "messages": "anthropic", "gemini": "gemini", "embeddings": "embeddings", "rerank": "jina-rerank",
-    "images": "image-generation",
-}
 
 
 @cache
@@ -42,9 +36,10 @@ class ModelInfo:
     claims: frozenset[str] | None  # None: the gateway said nothing about this model's endpoints
 
     def claims_endpoint(self, endpoint: str) -> bool | None:
-        if self.claims is None or endpoint not in CLAIM_OF_ENDPOINT:
+        claim = claim_of_endpoint().get(endpoint)  # the gateway's name for it (specs/endpoints.yaml)
+        if self.claims is None or claim is None:
             return None
-        return CLAIM_OF_ENDPOINT[endpoint] in self.claims
+        return claim in self.claims
 
 
 @dataclass
@@ -196,8 +191,12 @@ def build_request(case: Case, step: Step, model: str | None, base_url: str, keys
 
 
 def _apply(style: dict[str, Any], key: str) -> tuple[dict[str, str], dict[str, str]]:
-    headers = {k: v.replace("{key}", key) for k, v in style.get("headers", {}).items()}
-    query = {k: v.replace("{key}", key) for k, v in style.get("query", {}).items()}
+    # {key_bare}: the key without new-api's optional "sk-" prefix
+    def fill(value: str) -> str:
+        return value.replace("{key_bare}", key.removeprefix("sk-")).replace("{key}", key)
+
+    headers = {k: fill(v) for k, v in style.get("headers", {}).items()}
+    query = {k: fill(v) for k, v in style.get("query", {}).items()}
     return headers, query
 
 

@@ -126,6 +126,9 @@ PROBES: dict[str, Probe] = {
     # auth
     "auth.accept-any-key": Probe("GET", "/v1/models", headers=bearer(BAD_KEY), shows=lambda a: a.status == 200),
     "auth.missing-key-accepted": Probe("GET", "/v1/models", headers={}, shows=lambda a: a.status == 200),
+    "auth.sk-prefix-required": Probe(
+        "GET", "/v1/models", headers={"Authorization": "Bearer sandbox-valid"}, shows=lambda a: a.status == 401
+    ),
     "auth.bearer-wins": Probe(
         "POST", "/v1/messages",
         {"model": "sandbox-omni", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]},

@@ -1,6 +1,6 @@
 """``oimi-conformance matrix``: which model supports which capability, probed, next to what the gateway claims.
 
-Every (model, capability) cell is one probe case (``probe: true`` in ``specs/cases``): at most one request
+Every (model, capability) cell is one probe case (named in ``specs/endpoints.yaml``): at most one request
 per cell, sent concurrently within the budget, judged by every check that applies to it. The models are
 ``--models`` or all that ``GET /v1/models`` lists; the claims are that list's ``supported_endpoint_types``.
 """

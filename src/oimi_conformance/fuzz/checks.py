@@ -40,7 +40,7 @@ from schemathesis.generation import GenerationMode
 
 from ..redact import Redactor, secret_forms
 from ..violations import Violation
-from .operations import FAMILY, kind_variants, kinds_of
+from .operations import family_of, kind_variants, kinds_of
 
 if TYPE_CHECKING:
     from schemathesis import Case, CheckContext, Response
@@ -421,7 +421,7 @@ def oimi_error_envelope(ctx: CheckContext, response: Response, case: Case) -> bo
     op = operation_id(case)
     check_id = CHECK_IDS["oimi_error_envelope"]
     context.judged(check_id, op)
-    accepted = context.profile.envelopes_for(FAMILY.get(op, "openai"))
+    accepted = context.profile.envelopes_for(family_of().get(op, "openai"))
     problems = envelope_problems(as_exchange(response), accepted)
     if problems:
         redactor = _redactor(context, presented_credentials(response))

@@ -6,64 +6,66 @@ from __future__ import annotations
 
 from typing import Any
 
-# operationId -> the endpoint name of results.json (specs/schemas/report/results.json)
-ENDPOINT: dict[str, str] = {
-    "createChatCompletion": "chat", "createResponse": "responses", "compactResponse": "compact",
-    "createMessage": "messages", "generateContent": "gemini", "streamGenerateContent": "gemini",
-    "createEmbedding": "embeddings", "createRerank": "rerank", "createImage": "images",
-    "listModels": "models", "retrieveModel": "models", "listGeminiModels": "models",
-}
-
-# operationId -> the auth family whose error envelopes the profile accepts (profile [errors])
-FAMILY: dict[str, str] = {
-    **{op: "openai" for op in ENDPOINT},
-    "createMessage": "anthropic",
-    "generateContent": "gemini", "streamGenerateContent": "gemini", "listGeminiModels": "gemini",
-}
+from ..endpoints import Operation, table
 
 # The security scheme schemathesis applies to an operation is the first alternative of its `security`
 # list whose schemes are all configured; the harness configures all four, so it is the first one.
 SCHEME_STYLE = {"bearerAuth": "bearer", "anthropicKey": "x-api-key", "googApiKey": "x-goog-api-key",
                 "googQueryKey": "query-key"}
 
-# The output-size fields of each operation, pinned to their smallest useful value in every generated
-# request (schemathesis `[parameters]` body overrides; `body.a.b` creates `a` when it is missing). A
-# pinned field is never the mutated one, so a case stays negative for another reason or is not sent.
-TINY = 16
-OUTPUT_PINS: dict[str, dict[str, Any]] = {
-    "createChatCompletion": {"body.max_tokens": TINY, "body.max_completion_tokens": TINY, "body.n": 1},
-    "createResponse": {"body.max_output_tokens": TINY},  # the schema's minimum is 16
-    "createMessage": {"body.max_tokens": TINY},
-    "generateContent": {"body.generationConfig.maxOutputTokens": TINY, "body.generationConfig.candidateCount": 1},
-    "streamGenerateContent": {"body.generationConfig.maxOutputTokens": TINY,
-                              "body.generationConfig.candidateCount": 1},
-    "createImage": {"body.n": 1},
-}
-# Gemini accepts snake_case too; negative cases pin both spellings (they are meant to be refused anyway),
-# positive cases pin camelCase and drop a generated `generation_config` so the request is unambiguous.
-NEGATIVE_EXTRA_PINS: dict[str, dict[str, Any]] = {
-    op: {"body.generation_config.max_output_tokens": TINY, "body.generation_config.candidate_count": 1}
-    for op in ("generateContent", "streamGenerateContent")
-}
-DROPPED_IN_POSITIVE: dict[str, tuple[str, ...]] = {
-    "generateContent": ("generation_config",), "streamGenerateContent": ("generation_config",),
-}
-# Positive mode asks Gemini streams for SSE, which the transport reads with a time and event limit.
-POSITIVE_QUERY_PINS: dict[str, dict[str, Any]] = {"streamGenerateContent": {"query.alt": "sse"}}
-# Operations whose body has a `stream` flag: positive mode draws it (a Hypothesis boolean, so it is seeded
-# and shrinks) because generated bodies rarely set it, and streams are judged by the harness's stream
-# readers and grammars.
-STREAM_FLAG = ("createChatCompletion", "createResponse", "createMessage")
+# The per-operation tables below are read from `operations:` of specs/endpoints.yaml. The output-size
+# fields of each operation are pinned to their smallest useful value in every generated request
+# (schemathesis `[parameters]` body overrides; `body.a.b` creates `a` when it is missing). A pinned field is
+# never the mutated one, so a case stays negative for another reason or is not sent.
 
-# The gateway's own endpoint names (new-api's supported_endpoint_types), to pick a model per operation.
-CLAIM: dict[str, str] = {
-    "createChatCompletion": "openai", "createResponse": "openai-response",
-    "compactResponse": "openai-response-compact", "createMessage": "anthropic", "generateContent": "gemini",
-    "streamGenerateContent": "gemini", "createEmbedding": "embeddings", "createRerank": "jina-rerank",
-    "createImage": "image-generation", "retrieveModel": "openai",
-}
-# Operations that name a model (in the body, or in the path for these)
-PATH_MODEL = frozenset({"generateContent", "streamGenerateContent", "retrieveModel"})
+
+def _ops() -> tuple[Operation, ...]:
+    return table().operations()
+
+
+def endpoint_of() -> dict[str, str]:
+    """operationId -> the endpoint name of results.json (specs/schemas/report/results.json)."""
+    return {o.id: o.endpoint for o in _ops()}
+
+
+def family_of() -> dict[str, str]:
+    """operationId -> the auth family whose error envelopes the profile accepts (profile [errors])."""
+    return {o.id: o.family for o in _ops()}
+
+
+def claim_of() -> dict[str, str]:
+    """operationId -> the gateway's endpoint name (supported_endpoint_types), to pick a model for it."""
+    return {o.id: o.claim for o in _ops() if o.claim}
+
+
+def output_pins() -> dict[str, dict[str, Any]]:
+    return {o.id: dict(o.output_pins) for o in _ops() if o.output_pins}
+
+
+def negative_extra_pins() -> dict[str, dict[str, Any]]:
+    """Pinned in negative mode only (the request is meant to be refused anyway)."""
+    return {o.id: dict(o.negative_pins) for o in _ops() if o.negative_pins}
+
+
+def dropped_in_positive() -> dict[str, tuple[str, ...]]:
+    """Top-level body fields dropped from a positive request, so it is unambiguous."""
+    return {o.id: o.positive_drops for o in _ops() if o.positive_drops}
+
+
+def positive_query_pins() -> dict[str, dict[str, Any]]:
+    return {o.id: dict(o.positive_query_pins) for o in _ops() if o.positive_query_pins}
+
+
+def stream_flag() -> frozenset[str]:
+    """Operations whose body has a `stream` flag: positive mode draws it (a Hypothesis boolean, so it is
+    seeded and shrinks) because generated bodies rarely set it, and streams are judged by the harness's
+    stream readers and grammars."""
+    return frozenset(o.id for o in _ops() if o.stream_flag)
+
+
+def path_model() -> frozenset[str]:
+    """Operations that name their model in the path, not in the body."""
+    return frozenset(o.id for o in _ops() if o.path_model)
 
 
 def spec_pointer(path: str, method: str) -> str:

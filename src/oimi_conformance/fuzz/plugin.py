@@ -205,11 +205,12 @@ def allure_label(item: pytest.Item, session: FuzzSession) -> None:
         return
     import allure
 
-    from .operations import ENDPOINT, FAMILY
+    from ..endpoints import family_titles
+    from .operations import endpoint_of, family_of
 
     op = session.by_label.get(str(getattr(item, "operation_label", "")), "")
-    allure.dynamic.epic(allure_support.FAMILY_TITLE.get(FAMILY.get(op, "openai"), "OpenAI-compatible"))
-    allure.dynamic.feature(ENDPOINT.get(op, "models"))
+    allure.dynamic.epic(family_titles().get(family_of().get(op, "openai"), "OpenAI-compatible"))
+    allure.dynamic.feature(endpoint_of().get(op, "models"))
     allure.dynamic.story(f"fuzz.{session.options.mode}")
     allure.dynamic.tag("fuzz")
     allure.dynamic.label("case_id", f"fuzz.{op}")

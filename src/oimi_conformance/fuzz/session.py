@@ -31,7 +31,7 @@ from .checks import (
     reset_context,
     use_context,
 )
-from .operations import CLAIM, DROPPED_IN_POSITIVE, ENDPOINT, SCHEME_STYLE, STREAM_FLAG, spec_pointer
+from .operations import SCHEME_STYLE, claim_of, dropped_in_positive, endpoint_of, spec_pointer, stream_flag
 from .settings import FuzzOptions, Target, schemathesis_config
 
 if TYPE_CHECKING:
@@ -158,7 +158,8 @@ class FuzzSession:
 
     def _pick_models(self, config: Any, chosen: list[str]) -> dict[str, str]:
         """A model per operation: one the gateway claims the endpoint for, else the first listed."""
-        wanted = [op for op in chosen if op in CLAIM]
+        claim = claim_of()
+        wanted = [op for op in chosen if op in claim]
         if not wanted:
             return {}
         listed: list[tuple[str, frozenset[str] | None]] = (
@@ -167,7 +168,7 @@ class FuzzSession:
         models = {}
         for op in wanted:
             # the claiming model that claims the most endpoints: a broad model lets more cases reach validation
-            claimed = sorted((m for m, c in listed if c is not None and CLAIM[op] in c),
+            claimed = sorted((m for m, c in listed if c is not None and claim[op] in c),
                              key=lambda m: -len(dict(listed)[m] or ()))
             models[op] = (claimed or [m for m, _ in listed])[0]
         return models
@@ -203,7 +204,7 @@ class FuzzSession:
     def _register_positive_hooks(self) -> None:
         from hypothesis import strategies as st
 
-        dropped = DROPPED_IN_POSITIVE
+        dropped, streamable = dropped_in_positive(), stream_flag()
 
         def map_case(context: Any, case: Case) -> Case:
             op = str(case.operation.definition.raw.get("operationId"))
@@ -215,7 +216,7 @@ class FuzzSession:
         def flatmap_case(context: Any, case: Case) -> Any:
             op = str(case.operation.definition.raw.get("operationId"))
             body = case.body
-            if op not in STREAM_FLAG or not isinstance(body, dict):
+            if op not in streamable or not isinstance(body, dict):
                 return st.just(case)
 
             def streamed(flag: bool) -> Case:
@@ -372,7 +373,7 @@ class FuzzSession:
             for name in self.options.checks:
                 check_id = CHECK_IDS[name]
                 result = CheckResult(
-                    check_id=check_id, title=TITLES[check_id], case_id=f"fuzz.{op}", endpoint=ENDPOINT[op],
+                    check_id=check_id, title=TITLES[check_id], case_id=f"fuzz.{op}", endpoint=endpoint_of()[op],
                     capability=f"fuzz.{self.options.mode}", operation=op, model=self.models.get(op),
                     auth=info.style, stream=op == "streamGenerateContent", outcome="passed", severity="error",
                     message="", spec=spec_pointer(info.path, info.method), exchange=None)

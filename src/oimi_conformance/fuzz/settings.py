@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import UsageError
 from ..plan import api_root
 from .checks import NEGATIVE_CHECKS, POSITIVE_CHECKS
-from .operations import NEGATIVE_EXTRA_PINS, OUTPUT_PINS, PATH_MODEL, POSITIVE_QUERY_PINS
+from .operations import negative_extra_pins, output_pins, path_model, positive_query_pins
 
 DEFAULT_SEED = 1
 DEFAULT_MAX_EXAMPLES = 10
@@ -74,23 +74,25 @@ def schemathesis_config(target: Target, options: FuzzOptions, operation_ids: lis
     key = target.key
     operations: list[dict[str, Any]] = []
     dictionaries: dict[str, Any] = {}
+    pins, query_pins, negative_pins = output_pins(), positive_query_pins(), negative_extra_pins()
+    in_path = path_model()
     for op in operation_ids:
-        parameters: dict[str, Any] = dict(OUTPUT_PINS.get(op, {}))
+        parameters: dict[str, Any] = dict(pins.get(op, {}))
         if options.positive:
-            parameters.update(POSITIVE_QUERY_PINS.get(op, {}))
+            parameters.update(query_pins.get(op, {}))
         else:
-            parameters.update(NEGATIVE_EXTRA_PINS.get(op, {}))
+            parameters.update(negative_pins.get(op, {}))
         model = target.models.get(op)
         if model and op == "retrieveModel" and not options.positive:
             pass  # a GET: any model id is fine to send, and an unknown one must be a clean 404
-        elif model and op in PATH_MODEL and not options.positive:
+        elif model and op in in_path and not options.positive:
             # negative: most cases name the model, the rest fuzz the path segment (a bad path value)
             name = _dictionary_name(model)
             dictionaries[name] = {"values": [model]}
             parameters["path.model"] = {"dictionary": name, "probability": MODEL_PROBABILITY}
         elif model:
             # a body that names a real model reaches the gateway's validation instead of stopping at 404
-            parameters["path.model" if op in PATH_MODEL else "body.model"] = model
+            parameters["path.model" if op in in_path else "body.model"] = model
         entry: dict[str, Any] = {"include-operation-id": op, "enabled": options.selects(op)}
         if parameters:
             entry["parameters"] = parameters

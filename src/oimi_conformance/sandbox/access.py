@@ -26,7 +26,8 @@ def authenticate(ctx: RequestContext, headers: Any, query: Any) -> KeySpec:
         x_api_key_everywhere=ctx.has("auth.x-api-key-everywhere"),
         bearer_first=ctx.has("auth.bearer-wins"),
     )
-    spec = lookup(key)
+    # auth.sk-prefix-required: a key sent without its "sk-" prefix is unknown (new-api strips the prefix)
+    spec = None if key and ctx.has("auth.sk-prefix-required") and not key.startswith("sk-") else lookup(key)
     if spec is not None:
         return spec
     valid = lookup(VALID_KEY)

@@ -48,6 +48,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
     _d("auth.bad-key-403", "an unknown key answers 403 instead of 401"),
     _d("auth.echo-key", "the 401 error message repeats the presented key"),
     _d("auth.goog-key-ignored", "the x-goog-api-key header is not honoured (401 where it should work)"),
+    _d("auth.sk-prefix-required", "a valid key sent without its sk- prefix is refused (new-api strips the prefix: "
+       "middleware/auth.go TokenAuth)"),
     _d("auth.bearer-wins", "Authorization overrides every other credential sent with it (new-api: x-goog-api-key "
        "> ?key= > x-api-key > Authorization)"),
     _d("auth.x-api-key-everywhere", "x-api-key is honoured on every route, /v1/chat/completions included"),
