@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from .safe_text import map_strings
+
 REDACTED = "REDACTED"
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "proxy-authorization", "api-key"})
 DROPPED_HEADERS = frozenset({"cookie", "set-cookie"})
@@ -126,26 +128,7 @@ class Redactor:
         """Any decoded structure (parsed JSON, violations, report rows): every string in it, keys too."""
         if not self.secrets:
             return obj
-        stack: list[tuple[Any, Any, Any]] = []
-        root: list[Any] = [obj]
-        stack.append((root, 0, obj))
-        while stack:  # iterative: a hostile body may nest thousands of levels deep
-            holder, slot, item = stack.pop()
-            if isinstance(item, str):
-                holder[slot] = self.text(item)
-            elif isinstance(item, bytes):
-                holder[slot] = self.data(item)
-            elif isinstance(item, dict):
-                copy: dict[Any, Any] = {}
-                for key, val in item.items():
-                    copy[self.text(key) if isinstance(key, str) else key] = val
-                holder[slot] = copy
-                stack.extend((copy, k, v) for k, v in copy.items())
-            elif isinstance(item, (list, tuple)):
-                items = list(item)
-                holder[slot] = items
-                stack.extend((items, i, v) for i, v in enumerate(items))
-        return root[0]
+        return map_strings(obj, self.text, self.data)
 
     def event(self, event: Any) -> Any:
         """A stream event parsed from raw bytes (an SSE event or a JSON-array element), redacted."""

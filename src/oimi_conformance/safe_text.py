@@ -5,6 +5,7 @@ and Markdown (no table or HTML injection from a model id)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -20,16 +21,21 @@ def no_surrogates(text: str) -> str:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
-def clean_value(obj: Any) -> Any:
-    """``no_surrogates`` over every string of a decoded structure (keys too), without recursion."""
+def map_strings(obj: Any, on_str: Callable[[str], str],
+                on_bytes: Callable[[bytes], bytes] | None = None) -> Any:
+    """A copy of a decoded structure with ``on_str`` applied to every string, dict keys too (and
+    ``on_bytes`` to every bytes value), lists and tuples as lists. Iterative, not recursive: a hostile
+    body may nest thousands of levels deep."""
     root: list[Any] = [obj]
     stack: list[tuple[Any, Any, Any]] = [(root, 0, obj)]
     while stack:
         holder, slot, item = stack.pop()
         if isinstance(item, str):
-            holder[slot] = no_surrogates(item)
+            holder[slot] = on_str(item)
+        elif isinstance(item, bytes) and on_bytes is not None:
+            holder[slot] = on_bytes(item)
         elif isinstance(item, dict):
-            copy = {no_surrogates(k) if isinstance(k, str) else k: v for k, v in item.items()}
+            copy = {on_str(k) if isinstance(k, str) else k: v for k, v in item.items()}
             holder[slot] = copy
             stack.extend((copy, k, v) for k, v in copy.items())
         elif isinstance(item, (list, tuple)):
@@ -37,6 +43,11 @@ def clean_value(obj: Any) -> Any:
             holder[slot] = items
             stack.extend((items, i, v) for i, v in enumerate(items))
     return root[0]
+
+
+def clean_value(obj: Any) -> Any:
+    """``no_surrogates`` over every string of a decoded structure (keys too), without recursion."""
+    return map_strings(obj, no_surrogates)
 
 
 def terminal(text: str) -> str:
