@@ -92,24 +92,29 @@ def register_stream_checks(area: str, kinds: tuple[str, ...], grammar_file: str,
         check(f"{area}.stream.{suffix}", title, spec=grammar_file, applies=applies)(judge)
 
 
-def stream_events(ctx: CheckContext, step: str | None = None) -> list[dict]:
-    """The SSE events of a step's successful answer, parsed as JSON objects; events that do not parse
-    are the framing check's business and are left out here."""
+def stream_objects(items: list[Any]) -> list[tuple[int, dict]]:
+    """The stream events (SSE events or JSON-array elements) whose data parses as a JSON object, each with
+    its position among all events; the others are the framing check's business and are left out."""
     import json
 
-    from ..judging import stream_items
-
-    exchange = ctx.require_success(step)
-    items, _ = stream_items(exchange, "sse")
-    events = []
-    for item in items:
+    out = []
+    for position, item in enumerate(items):
         try:
             data = json.loads(item.data)
         except (ValueError, RecursionError, TypeError):
             continue
         if isinstance(data, dict):
-            events.append(data)
-    return events
+            out.append((position, data))
+    return out
+
+
+def stream_events(ctx: CheckContext, step: str | None = None) -> list[dict]:
+    """The SSE events of a step's successful answer, parsed as JSON objects (``stream_objects``)."""
+    from ..judging import stream_items
+
+    exchange = ctx.require_success(step)
+    items, _ = stream_items(exchange, "sse")
+    return [data for _, data in stream_objects(items)]
 
 
 def validate_against(ctx: CheckContext, value: object, schema: dict | None, where: str, what: str) -> None:

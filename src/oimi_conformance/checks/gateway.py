@@ -9,6 +9,7 @@ from typing import Any
 
 from ..exchange import REQUEST_ID_HEADERS
 from ..judging import stream_items
+from .common import stream_objects
 from .registry import CheckContext, check
 
 MAX_QUOTE = 200  # characters of an error message quoted in a failure
@@ -92,14 +93,8 @@ def no_error_after_start(ctx: CheckContext) -> None:
     items, _ = stream_items(exchange, "sse")
     if not items:
         ctx.skip("the stream carried no event to judge")
-    for position, item in enumerate(items):
-        data = getattr(item, "data", None)
-        if not isinstance(data, str) or not data.startswith("{"):
-            continue
-        try:
-            message = _error_in(json.loads(data))
-        except (ValueError, RecursionError):
-            continue
+    for position, data in stream_objects(items):
+        message = _error_in(data)
         if message is not None:
             ctx.fail(f"HTTP 200, then event {position} of the stream is an error: {message}")
     appended = _trailing_json_error(exchange.body)
@@ -129,15 +124,8 @@ def usage_only_when_asked(ctx: CheckContext) -> None:
     if not items:
         ctx.skip("the stream carried no event to judge")
     ended = stop is None and any(getattr(item, "data", None) == "[DONE]" for item in items)
-    for position, item in enumerate(items):
-        data = getattr(item, "data", "")
-        if not isinstance(data, str) or not data.startswith("{"):
-            continue
-        try:
-            chunk = json.loads(data)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(chunk, dict) and chunk.get("choices") == [] and chunk.get("usage"):
+    for position, chunk in stream_objects(items):
+        if chunk.get("choices") == [] and chunk.get("usage"):
             ctx.fail(f"event {position} is a usage chunk with choices [] although the request did not ask for "
                      "usage (stream_options.include_usage)")
     if not ended:  # the usage chunk comes last: a cut stream shows nothing of whether it would have come
