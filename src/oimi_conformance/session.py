@@ -156,6 +156,7 @@ class Target:
         models = opts.models
         profile = opts.profile
         recorded: dict[str, Any] = {}
+        own_defaults: tuple[str, ...]  # expectations applied when none is named, after the profile's own
         if opts.record_mode == "none" or (opts.record_mode == "once" and _has_cassettes(opts)):
             # replay: no target, no key; what the recording knew comes from its _run.json
             recorded = _recorded_run(opts)
@@ -165,6 +166,8 @@ class Target:
             models = models or recorded.get("models")
             expectations = opts.expectations or recorded.get("expectations")
             profile = opts.profile or recorded.get("profile")
+            # a replay is judged with what the recording was judged with: no defaults of its own
+            profile_defaults, own_defaults = False, ()
         elif opts.base_url:
             base_url = opts.base_url
             key = opts.api_key or os.environ.get("OIMI_API_KEY")
@@ -172,8 +175,9 @@ class Target:
                 raise UsageError("no API key: pass --api-key or set OIMI_API_KEY")
             keys["main"] = key
             target = opts.target or "target"
-            # the profile's own: under oimi, new-api's known and cited deviations
-            expectations = opts.expectations or ",".join(load_profile(profile or "oimi").expectations)
+            expectations = opts.expectations
+            # default: the profile's own (under oimi, new-api's known and cited deviations)
+            profile_defaults, own_defaults = True, ()
         else:
             from .sandbox.server import SandboxConfig, start_sandbox
 
@@ -182,12 +186,14 @@ class Target:
             base_url = self.sandbox.base_url
             keys.update(SANDBOX_KEYS)
             target = opts.target or "sandbox"
-            # its known deviations hold whatever is switched on; in new-api mode, the profile's (new-api's) too
-            own = load_profile(profile or "oimi").expectations if opts.sandbox_mode == "new-api" else ()
-            expectations = opts.expectations or ",".join((*own, "sandbox"))
+            expectations = opts.expectations
+            # default: its known deviations ("sandbox"), and in new-api mode the profile's (new-api's) too
+            profile_defaults, own_defaults = opts.sandbox_mode == "new-api", ("sandbox",)
         keys.update({k: v for k, v in opts.extra_keys.items() if v})
         cassette_dir = Path(opts.cassette_dir) if opts.cassette_dir else Path("cassettes") / target
         loaded = load_profile(profile or "oimi")
+        if not expectations:  # the defaults: the profile's own, then the target's
+            expectations = ",".join((*(loaded.expectations if profile_defaults else ()), *own_defaults)) or None
         # a replay sends what the recording sent (secret values as REDACTED, as the cassettes hold them)
         headers = collect_headers({**loaded.headers, **recorded.get("headers", {})}, opts.headers,
                                   [*recorded.get("secret_headers", []), *opts.secret_headers])
