@@ -482,9 +482,7 @@ def _unsupported(case: Case, run: CaseRun, main: Exchange, profile: Profile, exc
     excuse: its refusal is judged (and fails) under every profile."""
     if not case.steps[0].expect.success or not (run.optional or (excuse_claimed and run.claimed)):
         return None
-    from .checks.models import no_channel
-
-    if no_channel(main):  # new-api: listed, yet no channel serves it here; a claim says whether that is a fault
+    if main.no_channel:  # new-api: listed, yet no channel serves it here; a claim says whether that is a fault
         return f"unsupported by model {run.model}: HTTP 503 ({_error_message(main.json)})"
     if main.status is None or not 400 <= main.status < 500 or main.status in (401, 429):
         return None

@@ -126,6 +126,14 @@ class Exchange:
             return None
 
     @property
+    def no_channel(self) -> bool:
+        """new-api's 503 model_not_found: no channel serves this model (on this endpoint: older versions served
+        compact from <model>-openai-compact), a refusal rather than a crash (middleware/distributor.go)."""
+        body = self.json
+        error = body.get("error") if isinstance(body, dict) else None
+        return self.status == 503 and isinstance(error, dict) and error.get("code") == "model_not_found"
+
+    @property
     def request_id(self) -> str | None:
         for name in REQUEST_ID_HEADERS:
             value = self.response_headers.get(name)

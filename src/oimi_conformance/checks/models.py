@@ -3,7 +3,6 @@ endpoints actually do."""
 
 from __future__ import annotations
 
-from ..exchange import Exchange
 from .registry import CheckContext, check, has_tag
 
 SPEC = "oimi-api-reference.md#Models; gateway-facts.md#Listing models"
@@ -30,14 +29,6 @@ def retrieve_matches(ctx: CheckContext) -> None:
         ctx.fail(f"asked for {ctx.model!r}, got a model with id {body.get('id')!r}")
 
 
-def no_channel(exchange: Exchange) -> bool:
-    """new-api's 503 model_not_found: no channel serves this model (on this endpoint: compact is served
-    by <model>-openai-compact), a refusal rather than a crash (middleware/distributor.go: Distribute)."""
-    body = exchange.json
-    error = body.get("error") if isinstance(body, dict) else None
-    return exchange.status == 503 and isinstance(error, dict) and error.get("code") == "model_not_found"
-
-
 @check("models.claimed-endpoint-works", "An endpoint a model claims in supported_endpoint_types works for it",
        spec=SPEC + " (supported_endpoint_types)", severity="warning",
        applies=has_tag("base", "base-stream"))
@@ -50,6 +41,6 @@ def claimed_endpoint_works(ctx: CheckContext) -> None:
         ctx.skip("the gateway makes no claim for this model")
     status = ctx.exchange.status or 0
     # a 4xx refusal, or new-api's 503 model_not_found (listed and claimed, yet no channel serves it)
-    if ctx.claimed and (400 <= status < 500 or no_channel(ctx.exchange)):
+    if ctx.claimed and (400 <= status < 500 or ctx.exchange.no_channel):
         ctx.fail(f"{ctx.model} claims the {ctx.case.endpoint} endpoint but {ctx.case.id} answered HTTP {status}: "
                  f"{ctx.exchange.body_text(160)!r}")
