@@ -1,4 +1,4 @@
-"""Every non-streaming endpoint of the faithful sandbox answers the documented shape and the engine's rules."""
+"""Every non-streaming endpoint of the faithful sandbox answers the documented shape and the oracle's rules."""
 
 from __future__ import annotations
 

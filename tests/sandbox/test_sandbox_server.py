@@ -1,4 +1,4 @@
-"""Starting and stopping sandboxes, their configuration, and the engine's generators."""
+"""Starting and stopping sandboxes, their configuration, and the oracle's generators."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import httpx
 import jsonschema
 import pytest
 
-from oimi_conformance.sandbox import DEVIATION_NAMES, DEVIATIONS, SandboxConfig, engine, start_sandbox
+from oimi_conformance.sandbox import DEVIATION_NAMES, DEVIATIONS, SandboxConfig, oracle, start_sandbox
 from oimi_conformance.sandbox.catalog import DEFAULT_MODELS, ModelSpec
 from oimi_conformance.sandbox.deviations import FAMILIES
 
@@ -121,16 +121,16 @@ SCHEMAS = [
 
 @pytest.mark.parametrize("schema", SCHEMAS)
 def test_generated_instances_validate(schema):
-    jsonschema.validate(engine.schema_instance(schema), schema)
+    jsonschema.validate(oracle.schema_instance(schema), schema)
 
 
 def test_generate_rules():
-    assert engine.generate("a b c d", max_tokens=2).text == "a b"
-    assert engine.generate("a b c d", stops=["c", "b"]).text == "a "
-    gen = engine.generate("a b c d", max_tokens=1, stops=["d"])
+    assert oracle.generate("a b c d", max_tokens=2).text == "a b"
+    assert oracle.generate("a b c d", stops=["c", "b"]).text == "a "
+    gen = oracle.generate("a b c d", max_tokens=1, stops=["d"])
     assert (gen.text, gen.finish) == ("a", "length")
-    assert "".join(engine.pieces("  lead  and trail ")) == "  lead  and trail "
-    assert engine.reply_text("x", "please Reply with exactly: done") == "done"
+    assert "".join(oracle.pieces("  lead  and trail ")) == "  lead  and trail "
+    assert oracle.reply_text("x", "please Reply with exactly: done") == "done"
 
 
 def test_new_api_is_the_default_mode_and_keeps_its_behaviours_under_switched_deviations():

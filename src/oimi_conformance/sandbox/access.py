@@ -11,7 +11,7 @@ from typing import Any
 
 from .catalog import ENDPOINT_CAPABILITY, ModelSpec
 from .context import RequestContext
-from .errors import SandboxError
+from .error_bodies import SandboxError
 from .keys import VALID_KEY, KeySpec, lookup, presented_key
 
 

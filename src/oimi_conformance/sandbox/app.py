@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 from . import chat, faults, gemini, listing, messages, resources, responses
 from .access import authenticate, check_rate_limit
 from .context import RequestContext, SandboxState
-from .errors import REQUEST_ID_HEADER, SandboxError, render_error
+from .error_bodies import REQUEST_ID_HEADER, SandboxError, render_error
 
 if TYPE_CHECKING:
     from .server import SandboxConfig

@@ -12,10 +12,10 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from . import engine, faults
+from . import faults, oracle
 from .access import require, select_model
 from .context import RequestContext
-from .errors import REQUEST_ID_HEADER
+from .error_bodies import REQUEST_ID_HEADER
 from .prompt import Prompt, ToolDef, choose_tool, from_chat
 from .validation import Fields
 from .wire import Frame, sse_response
@@ -113,13 +113,13 @@ def _choices(ctx: RequestContext, req: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for index in range(req["n"]):
         if tool is not None:
-            arguments = engine.tool_arguments(tool.parameters)
+            arguments = oracle.tool_arguments(tool.parameters)
             call = {"id": ctx.make_id("call_", f"{index}"), "name": tool.name, "arguments": arguments}
-            out.append({"index": index, "call": call, "finish": "tool_calls", "tokens": engine.count_tokens(arguments)})
+            out.append({"index": index, "call": call, "finish": "tool_calls", "tokens": oracle.count_tokens(arguments)})
             continue
         mode, schema = req["json"]
-        text = prompt.reply() if mode == "text" else engine.json_reply(prompt.reply(), schema)
-        gen = engine.generate(text, req["max_tokens"], req["stops"])
+        text = prompt.reply() if mode == "text" else oracle.json_reply(prompt.reply(), schema)
+        gen = oracle.generate(text, req["max_tokens"], req["stops"])
         out.append({"index": index, "text": gen.text, "finish": _FINISH[gen.finish], "tokens": gen.tokens})
     return out
 
@@ -184,9 +184,9 @@ def _deltas(choice: dict[str, Any]) -> list[dict[str, Any]]:
             "function": {"name": call["name"], "arguments": ""},
         }
         first = {"role": "assistant", "content": None, "tool_calls": [opening]}
-        rest = [{"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in engine.pieces(call["arguments"])]
+        rest = [{"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in oracle.pieces(call["arguments"])]
         return [first, *rest]
-    parts = engine.pieces(choice["text"]) or [""]
+    parts = oracle.pieces(choice["text"]) or [""]
     return [{"role": "assistant", "content": parts[0]}, *({"content": p} for p in parts[1:])]
 
 

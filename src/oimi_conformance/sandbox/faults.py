@@ -18,7 +18,7 @@ from typing import Any
 
 from .catalog import ENDPOINT_TYPES
 from .context import RequestContext
-from .errors import invalid
+from .error_bodies import invalid
 from .wire import Frame, dumps
 
 Hook = Callable[[RequestContext, Any], Any]

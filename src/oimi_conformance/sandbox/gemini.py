@@ -14,10 +14,10 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from . import engine, faults
+from . import faults, oracle
 from .access import require, select_model
 from .context import RequestContext
-from .errors import REQUEST_ID_HEADER
+from .error_bodies import REQUEST_ID_HEADER
 from .prompt import Prompt, ToolDef, choose_tool, from_gemini
 from .validation import Fields
 from .wire import Frame, encode_json_array, encode_sse, stream_response
@@ -97,19 +97,19 @@ def _candidates(req: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
     out, total = [], 0
     for index in range(req["count"]):
         if tool is not None:
-            arguments = engine.tool_arguments(tool.parameters)
+            arguments = oracle.tool_arguments(tool.parameters)
             call = {"functionCall": {"name": tool.name, "args": json.loads(arguments)}}
             out.append({"index": index, "parts": [call], "finish": "STOP", "pieces": None})
-            total += engine.count_tokens(arguments)
+            total += oracle.count_tokens(arguments)
             continue
-        text = engine.json_reply(prompt.reply(), req["schema"]) if req["json"] else prompt.reply()
-        gen = engine.generate(text, req["max_tokens"], req["stops"])
+        text = oracle.json_reply(prompt.reply(), req["schema"]) if req["json"] else prompt.reply()
+        gen = oracle.generate(text, req["max_tokens"], req["stops"])
         out.append(
             {
                 "index": index,
                 "parts": [{"text": gen.text}],
                 "finish": _FINISH[gen.finish],
-                "pieces": engine.pieces(gen.text),
+                "pieces": oracle.pieces(gen.text),
             }
         )
         total += gen.tokens

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from . import faults
 from .catalog import MODEL_CREATED, MODEL_CREATED_ISO, ModelSpec
 from .context import RequestContext
-from .errors import REQUEST_ID_HEADER, SandboxError
+from .error_bodies import REQUEST_ID_HEADER, SandboxError
 
 
 def _visible(ctx: RequestContext) -> list[ModelSpec]:

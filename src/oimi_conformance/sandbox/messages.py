@@ -12,10 +12,10 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from . import engine, faults
+from . import faults, oracle
 from .access import require, select_model
 from .context import RequestContext
-from .errors import REQUEST_ID_HEADER
+from .error_bodies import REQUEST_ID_HEADER
 from .prompt import Prompt, ToolDef, choose_tool, from_messages
 from .validation import Fields
 from .wire import Frame, sse_response
@@ -95,12 +95,12 @@ async def handle(ctx: RequestContext, body: dict[str, Any]) -> Response:
     prompt: Prompt = req["prompt"]
     tool = choose_tool(req["tools"], req["choice"], prompt.tool_result is not None)
     if tool is not None:
-        arguments = engine.tool_arguments(tool.parameters)
+        arguments = oracle.tool_arguments(tool.parameters)
         block: dict[str, Any] = {"type": "tool_use", "id": ctx.make_id("toolu_"), "name": tool.name}
         block["input"] = json.loads(arguments)
-        tokens, stop_reason, stop_sequence, raw = engine.count_tokens(arguments), "tool_use", None, arguments
+        tokens, stop_reason, stop_sequence, raw = oracle.count_tokens(arguments), "tool_use", None, arguments
     else:
-        gen = engine.generate(prompt.reply(), req["max_tokens"], req["stops"])
+        gen = oracle.generate(prompt.reply(), req["max_tokens"], req["stops"])
         block = {"type": "text", "text": gen.text}
         tokens, stop_reason, stop_sequence, raw = gen.tokens, _STOP[gen.finish], gen.stop_sequence, gen.text
     message = {
@@ -124,10 +124,10 @@ def _events(message: dict[str, Any], raw: str) -> list[Frame]:
     start["usage"] = dict(message["usage"], output_tokens=1)
     if block["type"] == "tool_use":
         opening = dict(block, input={})
-        deltas = [{"type": "input_json_delta", "partial_json": p} for p in ["", *engine.pieces(raw)]]
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in ["", *oracle.pieces(raw)]]
     else:
         opening = {"type": "text", "text": ""}
-        deltas = [{"type": "text_delta", "text": p} for p in engine.pieces(raw)]
+        deltas = [{"type": "text_delta", "text": p} for p in oracle.pieces(raw)]
     events: list[dict[str, Any]] = [
         {"type": "message_start", "message": start},
         {"type": "content_block_start", "index": 0, "content_block": opening},

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import engine
+from . import oracle
 
 _IMAGE_PARTS = ("image_url", "input_image", "image")
 _TEXT_PARTS = ("text", "input_text", "output_text")
@@ -26,7 +26,7 @@ class Prompt:
     has_image: bool = False
 
     def reply(self) -> str:
-        return engine.reply_text(self.last_user, self.system, self.tool_result)
+        return oracle.reply_text(self.last_user, self.system, self.tool_result)
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class _Builder:
         self.system: list[str] = []
 
     def add(self, role: str, text: str, image: bool = False) -> None:
-        self.prompt.tokens += engine.count_tokens(text)
+        self.prompt.tokens += oracle.count_tokens(text)
         self.prompt.has_image = self.prompt.has_image or image
         if role == "system":
             self.system.append(text)

@@ -14,10 +14,10 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from . import engine, faults
+from . import faults, oracle
 from .access import select_model
 from .context import RequestContext
-from .errors import REQUEST_ID_HEADER, SandboxError
+from .error_bodies import REQUEST_ID_HEADER, SandboxError
 from .validation import Fields
 
 DEFAULT_DIMENSIONS = 16
@@ -62,10 +62,10 @@ async def embeddings(ctx: RequestContext, body: dict[str, Any]) -> Response:
     dimensions = f.integer("dimensions", minimum=1, maximum=MAX_DIMENSIONS) or DEFAULT_DIMENSIONS
     data = []
     for index, text in enumerate(texts):
-        vector = engine.embedding(text, dimensions)
-        value: Any = engine.float32_base64(vector) if encoding == "base64" else vector
+        vector = oracle.embedding(text, dimensions)
+        value: Any = oracle.float32_base64(vector) if encoding == "base64" else vector
         data.append({"object": "embedding", "index": index, "embedding": value})
-    tokens = sum(engine.count_tokens(t) for t in texts)
+    tokens = sum(oracle.count_tokens(t) for t in texts)
     return _json(
         ctx,
         {"object": "list", "data": data, "model": model.id, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}},
@@ -85,14 +85,14 @@ async def rerank(ctx: RequestContext, body: dict[str, Any]) -> Response:
         documents.append(text)
     top_n = f.integer("top_n", minimum=1)
     return_documents = f.boolean("return_documents", default=False)
-    scored = sorted(((engine.relevance(query, d), i) for i, d in enumerate(documents)), key=lambda s: (-s[0], s[1]))
+    scored = sorted(((oracle.relevance(query, d), i) for i, d in enumerate(documents)), key=lambda s: (-s[0], s[1]))
     results = []
     for score, index in scored[:top_n]:
         result: dict[str, Any] = {"index": index, "relevance_score": score}
         if return_documents:
             result["document"] = {"text": documents[index]}
         results.append(result)
-    tokens = engine.count_tokens(query) + sum(engine.count_tokens(d) for d in documents)
+    tokens = oracle.count_tokens(query) + sum(oracle.count_tokens(d) for d in documents)
     answer: dict[str, Any] = {"id": ctx.make_id("rerank-"), "model": model.id, "results": results}
     answer["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
     return _json(ctx, answer)
@@ -117,10 +117,10 @@ async def images(ctx: RequestContext, body: dict[str, Any]) -> Response:
         f.fail("size must be auto or WIDTHxHEIGHT", "size")
     data = []
     for index in range(count):
-        rgb = engine.colour(prompt, index)
+        rgb = oracle.colour(prompt, index)
         item: dict[str, Any] = {"revised_prompt": prompt}
         if fmt == "b64_json":
-            item["b64_json"] = base64.b64encode(engine.png(rgb)).decode("ascii")
+            item["b64_json"] = base64.b64encode(oracle.png(rgb)).decode("ascii")
         else:
             item["url"] = f"http://127.0.0.1:{ctx.port}/sandbox-files/img-{bytes(rgb).hex()}-{index}.png"
         data.append(item)
@@ -134,5 +134,5 @@ async def image_file(ctx: RequestContext, name: str) -> Response:
         raise SandboxError(404, f"no such sandbox file: {name}.png", kind="route", error_type="invalid_request_error")
     rgb = bytes.fromhex(match.group(1))
     return Response(
-        engine.png((rgb[0], rgb[1], rgb[2])), media_type="image/png", headers={REQUEST_ID_HEADER: ctx.request_id}
+        oracle.png((rgb[0], rgb[1], rgb[2])), media_type="image/png", headers={REQUEST_ID_HEADER: ctx.request_id}
     )

@@ -18,11 +18,11 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from . import engine, faults
+from . import faults, oracle
 from .access import require, select_model
 from .catalog import COMPACT_SUFFIX
 from .context import RequestContext
-from .errors import REQUEST_ID_HEADER
+from .error_bodies import REQUEST_ID_HEADER
 from .prompt import Prompt, ToolDef, choose_tool, from_responses, parts_text
 from .validation import Fields
 from .wire import Frame, sse_response
@@ -141,7 +141,7 @@ def _answer(ctx: RequestContext, req: dict[str, Any]) -> tuple[dict[str, Any], i
     prompt: Prompt = req["prompt"]
     tool = choose_tool(req["tools"], req["tool_choice"], prompt.tool_result is not None)
     if tool is not None:
-        arguments = engine.tool_arguments(tool.parameters)
+        arguments = oracle.tool_arguments(tool.parameters)
         item: dict[str, Any] = {
             "id": ctx.make_id("fc_"),
             "type": "function_call",
@@ -150,10 +150,10 @@ def _answer(ctx: RequestContext, req: dict[str, Any]) -> tuple[dict[str, Any], i
             "call_id": ctx.make_id("call_"),
             "name": tool.name,
         }
-        return item, engine.count_tokens(arguments), "completed"
+        return item, oracle.count_tokens(arguments), "completed"
     fmt = req["format"]
-    text = prompt.reply() if fmt["type"] == "text" else engine.json_reply(prompt.reply(), fmt.get("schema"))
-    gen = engine.generate(text, req["max_output_tokens"])
+    text = prompt.reply() if fmt["type"] == "text" else oracle.json_reply(prompt.reply(), fmt.get("schema"))
+    gen = oracle.generate(text, req["max_output_tokens"])
     status = "incomplete" if gen.finish == "length" else "completed"
     item = {
         "id": ctx.make_id("msg_"),
@@ -231,7 +231,7 @@ def _events(response: dict[str, Any], item: dict[str, Any], done: dict[str, Any]
                 "output_index": 0,
             }
         )
-        for piece in engine.pieces(item["arguments"]):
+        for piece in oracle.pieces(item["arguments"]):
             events.append({"type": "response.function_call_arguments.delta", "delta": piece, **where})
         events.append({"type": "response.function_call_arguments.done", "arguments": item["arguments"], **where})
     else:
@@ -245,7 +245,7 @@ def _events(response: dict[str, Any], item: dict[str, Any], done: dict[str, Any]
             }
         )
         events.append({"type": "response.content_part.added", "content_index": 0, "part": part, **where})
-        for piece in engine.pieces(text):
+        for piece in oracle.pieces(text):
             events.append(
                 {"type": "response.output_text.delta", "content_index": 0, "delta": piece, "logprobs": [], **where}
             )
@@ -297,7 +297,7 @@ async def compact(ctx: RequestContext, body: dict[str, Any]) -> Response:
     words = " ".join(rest).split()[:64]
     summary = " ".join(["Sandbox summary:", *words])
     compaction = {"type": "compaction", "id": ctx.make_id("cmp_"), "encrypted_content": seal(summary)}
-    output_tokens = engine.count_tokens(summary)
+    output_tokens = oracle.count_tokens(summary)
     answer = {
         "id": ctx.make_id("resp_"),
         "object": "response.compaction",

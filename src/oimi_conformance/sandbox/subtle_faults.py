@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .context import RequestContext
-from .errors import invalid
+from .error_bodies import invalid
 from .faults import _data, hook
 from .keys import VALID_KEY, lookup
 from .wire import Frame

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .context import RequestContext
-from .errors import invalid
+from .error_bodies import invalid
 
 Key = str | tuple[str, ...]  # a name, or aliases tried in order (Gemini accepts camelCase and snake_case)
 

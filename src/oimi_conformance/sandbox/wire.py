@@ -16,7 +16,7 @@ from typing import Any
 from starlette.responses import StreamingResponse
 
 from .context import RequestContext
-from .errors import REQUEST_ID_HEADER
+from .error_bodies import REQUEST_ID_HEADER
 
 STALL_SECONDS = 60.0
 
