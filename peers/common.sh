@@ -15,3 +15,21 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT
+
+# Every connect() a gateway made, logged by strace into $2/connect.log*, went to loopback; else exit 3.
+# $1: the gateway's name; $3: 1 when strace ran. Without strace, says so (best effort, as the docs promise).
+loopback_only() {
+  local name=$1 work=$2 traced=$3 outbound
+  if [ "$traced" != 1 ]; then
+    echo "run.sh: strace not found: $name's connect() calls were not logged"
+    return 0
+  fi
+  outbound=$(grep -h 'connect(' "$work"/connect.log* | grep -v 'AF_UNIX' | grep -v '127\.0\.0\.1' \
+    | grep -v 'inet_pton(AF_INET6, "::1"' || true)
+  if [ -n "$outbound" ]; then
+    echo "run.sh: $name tried to reach the network:" >&2
+    echo "$outbound" | head -20 >&2
+    exit 3
+  fi
+  echo "$name made $(grep -h 'connect(' "$work"/connect.log* | grep -c 'AF_INET') connect() calls, all to 127.0.0.1"
+}

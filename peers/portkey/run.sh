@@ -96,16 +96,5 @@ if [ -n "$RECORD" ] && [ "$status" -eq 0 ]; then  # a new recording: regenerate 
   "${PYTHON_HARNESS:-$(dirname "$OIMI")/python}" "$HERE/report.py" "$REPORT_DIR"
 fi
 
-if [ ${#trace[@]} -eq 0 ]; then
-  echo "run.sh: strace not found: Portkey's connect() calls were not logged"
-else
-  outbound=$(grep -h 'connect(' "$WORK"/connect.log* | grep -v 'AF_UNIX' | grep -v '127\.0\.0\.1' \
-    | grep -v 'inet_pton(AF_INET6, "::1"' || true)
-  if [ -n "$outbound" ]; then
-    echo "run.sh: Portkey tried to reach the network:" >&2
-    echo "$outbound" | head -20 >&2
-    exit 3
-  fi
-  echo "portkey made $(grep -h 'connect(' "$WORK"/connect.log* | grep -c 'AF_INET') connect() calls, all to 127.0.0.1"
-fi
+loopback_only Portkey "$WORK" "$([ ${#trace[@]} -gt 0 ] && echo 1)"
 exit "$status"
