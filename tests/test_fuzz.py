@@ -18,7 +18,7 @@ import pytest
 from oimi_conformance.cli import main
 from oimi_conformance.fuzz import plugin
 from oimi_conformance.fuzz.checks import CANARY_KEY, CHECK_IDS, NEGATIVE_CHECKS
-from oimi_conformance.fuzz.settings import FuzzOptions, Target, schemathesis_config
+from oimi_conformance.fuzz.settings import FuzzOptions, FuzzTarget, schemathesis_config
 from oimi_conformance.specdir import spec_root
 
 KEY = "sk-sandbox-valid"
@@ -151,7 +151,7 @@ def test_positive_mode_stays_within_the_budget_and_judges_bodies(deviant_sandbox
 
 
 def test_the_configuration_uses_schemathesis_auth_per_security_scheme() -> None:
-    config = schemathesis_config(Target("http://127.0.0.1:1", "sk-x", {"createChatCompletion": "m"}),
+    config = schemathesis_config(FuzzTarget("http://127.0.0.1:1", "sk-x", {"createChatCompletion": "m"}),
                                  FuzzOptions(), ["createChatCompletion", "listModels"])
     assert config["auth"]["openapi"] == {"bearerAuth": {"bearer": "sk-x"}, "anthropicKey": {"api_key": "sk-x"},
                                          "googApiKey": {"api_key": "sk-x"}, "googQueryKey": {"api_key": "sk-x"}}

@@ -169,9 +169,9 @@ def test_sdk_clients_send_the_headers(recorder):
 def test_fuzz_gives_schemathesis_the_headers():
     import schemathesis
 
-    from oimi_conformance.fuzz.settings import FuzzOptions, Target, schemathesis_config
+    from oimi_conformance.fuzz.settings import FuzzOptions, FuzzTarget, schemathesis_config
 
-    config = schemathesis_config(Target("http://127.0.0.1:1", VALID, {}, {"X-Trace-Tag": "fuzz-17"}),
+    config = schemathesis_config(FuzzTarget("http://127.0.0.1:1", VALID, {}, {"X-Trace-Tag": "fuzz-17"}),
                                  FuzzOptions(), ["createChatCompletion"])
     loaded = schemathesis.Config.from_dict(config)
     assert loaded.projects.get_default().headers == {"X-Trace-Tag": "fuzz-17"}

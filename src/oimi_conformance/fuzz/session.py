@@ -32,7 +32,7 @@ from .checks import (
     use_context,
 )
 from .operations import SCHEME_STYLE, claim_of, dropped_in_positive, endpoint_of, spec_pointer, stream_flag
-from .settings import FuzzOptions, Target, schemathesis_config
+from .settings import FuzzOptions, FuzzTarget, schemathesis_config
 
 if TYPE_CHECKING:
     from schemathesis import Case, Response
@@ -140,7 +140,7 @@ class FuzzSession:
         self.models = self._pick_models(config, chosen)
         try:
             st_config = schemathesis.Config.from_dict(
-                schemathesis_config(Target(config.base_url, key, self.models, dict(config.headers.values)),
+                schemathesis_config(FuzzTarget(config.base_url, key, self.models, dict(config.headers.values)),
                                     self.options, list(raw)))
         except ConfigError as exc:
             raise UsageError(f"schemathesis configuration: {self.redactor.text(str(exc))}") from None

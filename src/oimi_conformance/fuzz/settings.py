@@ -58,7 +58,9 @@ class FuzzOptions:
 
 
 @dataclass
-class Target:
+class FuzzTarget:
+    """What schemathesis is pointed at: the base URL, the key, a model per operation, extra headers."""
+
     base_url: str
     key: str
     models: dict[str, str] = field(default_factory=dict)  # operationId -> model id
@@ -69,7 +71,7 @@ def _dictionary_name(model: str) -> str:
     return "model_" + re.sub(r"[^A-Za-z0-9_]", "_", model)
 
 
-def schemathesis_config(target: Target, options: FuzzOptions, operation_ids: list[str]) -> dict[str, Any]:
+def schemathesis_config(target: FuzzTarget, options: FuzzOptions, operation_ids: list[str]) -> dict[str, Any]:
     """The schemathesis configuration (``schemathesis.toml`` as a dict) of one run."""
     key = target.key
     operations: list[dict[str, Any]] = []
