@@ -25,7 +25,7 @@ from .outcomes import OutcomePolicy, judge_case_run, refusal
 from .plan import CaseRun, ModelInfo, build_request, never_issued_keys, plan_runs
 from .profile import Expectations, Profile
 from .redact import Redactor
-from .results import CheckResult, RunRecord
+from .results import CheckResult, RunRecord, record_meta
 from .safe_text import clean_value, no_surrogates
 from .stream_limits import StreamLimits
 from .transport import LiveTransport, Request, Transport
@@ -379,16 +379,12 @@ class Engine:
         # the exchanges were redacted as they were read; once more here, after every decoding step
         exchanges = self.redactor.value(clean_value({e.id: e.as_dict() for run in self.runs
                                                      for e in run.exchanges.values()}))
-        meta = {
-            "target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
-            "profile": self.config.profile.name, "expectations": self.config.expectations.source,
-            "harness_version": __version__, "started": self.started, "finished": time.time(),
-            "requests": self.network_requests, "exchanges": self.sent,
-            "tokens": tokens_spent(e for run in self.runs for e in run.exchanges.values()),
-            "concurrency": self.config.concurrency, "max_requests": self.config.max_requests,
-            "replay": bool(self.library is not None and self.replaying),
-            "record_mode": self.config.record_mode,
-        }
+        meta = record_meta(self.config, self.redactor, started=self.started, finished=time.time(),
+                           requests=self.network_requests, exchanges=self.sent,
+                           tokens=tokens_spent(e for run in self.runs for e in run.exchanges.values()),
+                           concurrency=self.config.concurrency, max_requests=self.config.max_requests,
+                           replay=bool(self.library is not None and self.replaying))
+        meta["record_mode"] = self.config.record_mode
         if self.config.headers:
             meta["headers"] = self.config.headers.redacted()
         if self.config.shard:

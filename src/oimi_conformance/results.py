@@ -10,7 +10,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
+
+if TYPE_CHECKING:
+    from .engine import RunConfig
+    from .redact import Redactor
 
 if sys.version_info >= (3, 11):
     from enum import StrEnum
@@ -77,6 +81,19 @@ class CheckResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def record_meta(config: RunConfig, redactor: Redactor, *, started: float, finished: float, requests: int,
+                exchanges: int, tokens: dict[str, int], concurrency: int, max_requests: int | None,
+                replay: bool) -> dict[str, Any]:
+    """The head of every record's ``meta`` (a run's, a capability matrix's, a fuzz session's): the same keys, in
+    the same order, the base URL redacted. Each adds its own after it (``record_mode``, ``fuzz``, ...)."""
+    from . import __version__
+
+    return {"target": config.target, "base_url": redactor.url(config.base_url), "profile": config.profile.name,
+            "expectations": config.expectations.source, "harness_version": __version__, "started": started,
+            "finished": finished, "requests": requests, "exchanges": exchanges, "tokens": tokens,
+            "concurrency": concurrency, "max_requests": max_requests, "replay": replay}
 
 
 @dataclass

@@ -13,13 +13,12 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
 from ..diagnosis import curl
 from ..errors import HarnessError, UsageError
 from ..exchange import Exchange
 from ..outcomes import OutcomePolicy, start
 from ..redact import Redactor
-from ..results import CheckResult, RunRecord
+from ..results import CheckResult, RunRecord, record_meta
 from ..specdir import spec_root
 from ..usage import add_body
 from .checks import (
@@ -404,17 +403,13 @@ class FuzzSession:
         exchanges = {f.exchange.id: f.exchange.as_dict() for f in self.findings.values()}
         for entry in exchanges.values():
             entry["curl"] = curl(entry)
-        meta = {
-            "target": config.target, "base_url": self.redactor.url(config.base_url), "profile": config.profile.name,
-            "expectations": config.expectations.source, "harness_version": __version__, "started": self.started,
-            "finished": self.finished or time.time(), "requests": self.sent, "exchanges": self.cases,
-            "tokens": dict(self.tokens), "concurrency": 1, "max_requests": self.options.max_requests,
-            "replay": False,
-            "fuzz": {"mode": self.options.mode, "seed": self.options.seed, "max_examples": self.options.max_examples,
-                     "shrink": self.options.shrink, "coverage_phase": self.options.coverage, "cases": self.cases,
-                     "cases_per_second": round(self.cases_per_second, 1), "budget_exhausted": self.exhausted,
-                     "models": dict(self.models)},
-        }
+        meta = record_meta(config, self.redactor, started=self.started, finished=self.finished or time.time(),
+                           requests=self.sent, exchanges=self.cases, tokens=dict(self.tokens), concurrency=1,
+                           max_requests=self.options.max_requests, replay=False)
+        meta["fuzz"] = {"mode": self.options.mode, "seed": self.options.seed, "max_examples": self.options.max_examples,
+                        "shrink": self.options.shrink, "coverage_phase": self.options.coverage, "cases": self.cases,
+                        "cases_per_second": round(self.cases_per_second, 1), "budget_exhausted": self.exhausted,
+                        "models": dict(self.models)}
         return RunRecord(meta=meta, results=self.results(), exchanges=exchanges, models=list(self.listed))
 
     def write(self, report_dir: Path, merge_since: float | None = None) -> Path:
