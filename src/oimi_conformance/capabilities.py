@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from .results import BAD, Outcome, unsupported_of
+
 VERDICT_MEANINGS: dict[str, str] = {
     "supported": "some check of its cases passed, and none failed, errored or failed as a known deviation",
     "unsupported": "the model refused with a clean, documented 4xx (an optional case, or an endpoint it does not "
@@ -24,6 +26,7 @@ VERDICT_MEANINGS: dict[str, str] = {
 }
 VERDICTS = tuple(VERDICT_MEANINGS)
 __doc__ = (__doc__ or "").replace("{meanings}", "\n".join(f"  {v:<12} {m}" for v, m in VERDICT_MEANINGS.items()))
+BROKEN = BAD | {Outcome.XFAILED}  # a known deviation is still a broken capability, only an expected one
 CLAIM_CHECKS = frozenset({"models.claimed-endpoint-works"})
 
 # The cases an endpoint claim (``supported_endpoint_types``) promises will work: the endpoint's basic
@@ -37,14 +40,9 @@ def claim_covers(case: Any) -> bool:
     return bool(CLAIM_TAGS & set(case.tags))
 
 
-def refused(message: str) -> bool:
-    """Whether a skip message is the engine's 'unsupported by model ...' (a clean 4xx)."""
-    return message.startswith("unsupported")
-
-
 def capability_verdicts(results: list[dict[str, Any]], cases: dict[str, str] | None = None
                         ) -> dict[tuple[str, str], dict[str, Any]]:
-    """(model, capability) -> {"verdict", "failing": [check ids], "cases": [case ids], "reason"} over
+    """(model, capability) -> {"verdict", "failing": [check ids], "cases": [case ids], "reason", "status"} over
     per-model results. ``cases``: only the results of these case ids count, each for the capability it
     maps to (the matrix passes its probe cases); by default every case counts for its own capability."""
     cells: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -62,19 +60,23 @@ def capability_verdicts(results: list[dict[str, Any]], cases: dict[str, str] | N
 def verdict_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The verdict of one cell from the results of its cases, with the failing checks and a reason."""
     # a known deviation (xfailed) is still a broken capability, only an expected one
-    bad = [r for r in rows if r["outcome"] in ("failed", "error", "xfailed")]
+    bad = [r for r in rows if r["outcome"] in BROKEN]
     failing = sorted({r["check_id"] for r in bad})
-    passed = any(r["outcome"] == "passed" for r in rows)
-    unsupported = [r for r in rows if r["outcome"] == "skipped" and refused(r["message"])]
-    skipped = [r for r in rows if r["outcome"] == "skipped"]
+    passed = any(r["outcome"] == Outcome.PASSED for r in rows)
+    # skipped as unsupported: the model refused with a clean 4xx, or the gateway has no such route
+    refusals = [(r, found) for r in rows if (found := unsupported_of(r)) is not None]
+    unsupported = [r for r, _ in refusals]
+    skipped = [r for r in rows if r["outcome"] == Outcome.SKIPPED]
+    status = None  # an unsupported cell's HTTP status, for the matrix's note on a claim the model then refused
     if failing:
         verdict, first = "broken", bad[0]
         reason = f"{first['check_id']}: {first['message']}"
     elif unsupported and not passed:
         verdict, reason = "unsupported", unsupported[0]["message"]
+        status = refusals[0][1]["status"]
     elif passed:
         verdict, reason = "supported", ""
     else:
         verdict, reason = "not probed", skipped[0]["message"] if skipped else "no check judged it"
     return {"verdict": verdict, "failing": failing, "cases": sorted({r["case_id"] for r in rows}),
-            "reason": reason[:300]}
+            "reason": reason[:300], "status": status}

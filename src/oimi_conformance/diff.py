@@ -14,9 +14,9 @@ from typing import Any
 
 from .capabilities import capability_verdicts
 from .errors import UsageError
+from .results import BAD, Outcome
 
-BAD = ("failed", "error")
-KNOWN_BAD = (*BAD, "xfailed")  # a failure that was already known is not new
+KNOWN_BAD = BAD | {Outcome.XFAILED}  # a failure that was already known is not new
 
 
 def load_results(path: str | Path) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def diff_runs(old: dict[str, Any], new: dict[str, Any]) -> RunDiff:
                "was": was["outcome"] if was else None, "now": r["outcome"], "message": r["message"]}
         if r["outcome"] in BAD and (was is None or was["outcome"] not in KNOWN_BAD):
             out.newly_failing.append(row)
-        elif was is not None and was["outcome"] in BAD and r["outcome"] == "passed":
+        elif was is not None and was["outcome"] in BAD and r["outcome"] == Outcome.PASSED:
             out.newly_passing.append(row)
     old_caps, new_caps = capability_verdicts(old["results"]), capability_verdicts(new["results"])
     for (model, capability), cell in sorted(new_caps.items()):

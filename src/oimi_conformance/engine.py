@@ -16,18 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .cases import Case, load_cases
-from .checks import Check, CheckContext, CheckSkipped, select
-from .errors import ContractViolation, UsageError
+from .cases import load_cases
+from .checks import Check, select
+from .errors import UsageError
 from .exchange import Exchange
 from .headers import ExtraHeaders
+from .outcomes import OutcomePolicy, judge_case_run, refusal
 from .plan import CaseRun, ModelInfo, build_request, never_issued_keys, plan_runs
 from .profile import Expectations, Profile
 from .redact import Redactor
-from .results import UNSUPPORTED, CheckResult, RunRecord
+from .results import CheckResult, RunRecord, record_meta
 from .safe_text import clean_value, no_surrogates
 from .stream_limits import StreamLimits
 from .transport import LiveTransport, Request, Transport
+from .usage import tokens_spent
 
 
 class TargetUnreachable(UsageError):
@@ -292,63 +294,19 @@ class Engine:
         main = run.exchanges.get(run.case.steps[0].name)
         if main is None or main.fault or main.missing:
             return None
-        return _unsupported(run.case, run, main, self.config.profile, self.config.excuse_claimed_refusals)
+        refused = refusal(run.case, run, main, self.config.profile, self.config.excuse_claimed_refusals)
+        return refused[0] if refused else None
 
     # -- judge ------------------------------------------------------------------------------
 
-    def judge_one(self, check: Check, run: CaseRun, facts: dict[str, Any]) -> CheckResult:
-        """One check on one case run; every string of the result is redacted (messages and violations
-        quote decoded answers, in which an escaped key is plain again)."""
-        result = self._judge_one(check, run, facts)
-        result.message = self.redactor.text(no_surrogates(result.message))
-        result.violations = self.redactor.value(clean_value(result.violations))
-        return result
+    @property
+    def outcome_policy(self) -> OutcomePolicy:
+        return OutcomePolicy(self.config.expectations, self.redactor, self.config.strict_expectations)
 
-    def _judge_one(self, check: Check, run: CaseRun, facts: dict[str, Any]) -> CheckResult:
-        case = run.case
-        main = run.exchanges.get(case.steps[0].name)
-        result = CheckResult(
-            check_id=check.id, title=check.title, case_id=case.id, endpoint=case.endpoint,
-            capability=case.capability, operation=case.steps[0].operation, model=run.model, auth=run.auth_label,
-            stream=case.steps[0].stream, outcome="passed", severity=check.severity, message="", spec=check.spec,
-            exchange=main.id if main else None,
-        )
-        faulted = next((e for e in run.exchanges.values() if e.fault), None)
-        missing = next((e for e in run.exchanges.values() if e.missing), None)
-        if missing is not None:  # replay asked for an exchange the cassettes lack
-            return _set(result, "failed", missing.missing or "")
-        if run.not_sent or main is None:
-            return _set(result, "skipped", run.not_sent or "not sent")
-        if faulted is not None:
-            return _set(result, "error", f"no answer to judge: {faulted.fault} ({faulted.method} {faulted.url})")
-        if check.needs_timing and main.replayed:
-            return _set(result, "skipped", "judged from live arrival times; a replay has none")
-        unsupported = _unsupported(case, run, main, self.config.profile, self.config.excuse_claimed_refusals)
-        if unsupported and check.id != "models.claimed-endpoint-works":
-            return _set(result, "skipped", unsupported)
-        ctx = CheckContext(check=check, case=case, model=run.model, profile=self.config.profile,
-                           exchanges=run.exchanges, auth_label=run.auth_label, claimed=run.claimed,
-                           run_facts=facts)
-        try:
-            check.func(ctx)
-        except ContractViolation as exc:
-            result.violations = [v.as_dict() for v in exc.violations]
-            expected = self.config.expectations.find(check.id, case.id, run.model,
-                                                     [str(v) for v in exc.violations])
-            if expected is not None:
-                result.expected_reason = expected.cited_reason
-                return _set(result, "xfailed", self.redactor.text(str(exc)))
-            return _set(result, "failed", self.redactor.text(str(exc)))
-        except CheckSkipped as exc:
-            return _set(result, "skipped", str(exc))
-        except Exception as exc:
-            return _set(result, "error", f"internal error in check {check.id}: {type(exc).__name__}: "
-                                         f"{self.redactor.text(str(exc))}")
-        if self.config.strict_expectations:  # a listed failure that passes: the target changed
-            unexpected = self.config.expectations.unexpected_pass(check.id, case.id, run.model)
-            if unexpected:
-                return _set(result, "failed", unexpected)
-        return result
+    def judge_one(self, check: Check, run: CaseRun, facts: dict[str, Any]) -> CheckResult:
+        """One check on one case run, settled and redacted by the one results pipeline (``outcomes.py``)."""
+        return judge_case_run(self.outcome_policy, check, run, facts, self.config.profile,
+                              self.config.excuse_claimed_refusals)
 
     # -- the phases -------------------------------------------------------------------------
 
@@ -421,15 +379,12 @@ class Engine:
         # the exchanges were redacted as they were read; once more here, after every decoding step
         exchanges = self.redactor.value(clean_value({e.id: e.as_dict() for run in self.runs
                                                      for e in run.exchanges.values()}))
-        meta = {
-            "target": self.config.target, "base_url": self.redactor.url(self.config.base_url),
-            "profile": self.config.profile.name, "expectations": self.config.expectations.source,
-            "harness_version": __version__, "started": self.started, "finished": time.time(),
-            "requests": self.network_requests, "exchanges": self.sent, "tokens": _tokens(self.runs),
-            "concurrency": self.config.concurrency, "max_requests": self.config.max_requests,
-            "replay": bool(self.library is not None and self.replaying),
-            "record_mode": self.config.record_mode,
-        }
+        meta = record_meta(self.config, self.redactor, started=self.started, finished=time.time(),
+                           requests=self.network_requests, exchanges=self.sent,
+                           tokens=tokens_spent(e for run in self.runs for e in run.exchanges.values()),
+                           concurrency=self.config.concurrency, max_requests=self.config.max_requests,
+                           replay=bool(self.library is not None and self.replaying))
+        meta["record_mode"] = self.config.record_mode
         if self.config.headers:
             meta["headers"] = self.config.headers.redacted()
         if self.config.shard:
@@ -466,90 +421,6 @@ def _why_not_follow(url: str, follow: bool) -> str | None:
         return "not sent: --no-follow-urls (the URL an answer handed back is not fetched)"
     if not url.startswith(("http://", "https://")):
         return f"not sent: the answer handed back no absolute http(s) URL to fetch ({url[:80]!r})"
-    return None
-
-
-def _set(result: CheckResult, outcome: str, message: str) -> CheckResult:
-    result.outcome = outcome
-    result.message = message
-    return result
-
-
-def _unsupported(case: Case, run: CaseRun, main: Exchange, profile: Profile, excuse_claimed: bool = False
-                 ) -> str | None:
-    """A clean, documented 4xx to a request a model may legitimately not support: an optional case, or a
-    per-model case whose endpoint nothing claims for this model. A model that claims the endpoint has no such
-    excuse: its refusal is judged (and fails) under every profile."""
-    if not case.steps[0].expect.success or not (run.optional or (excuse_claimed and run.claimed)):
-        return None
-    if main.no_channel:  # new-api: listed, yet no channel serves it here; a claim says whether that is a fault
-        return f"unsupported by model {run.model}: HTTP 503 ({_error_message(main.json)})"
-    if main.status is None or not 400 <= main.status < 500 or main.status in (401, 429):
-        return None
-    from .checks.common import envelope_problems
-
-    if envelope_problems(main, profile.envelopes_for(case.family)):
-        return None  # an unclean 4xx is judged, not excused
-    message = _error_message(main.json)
-    return f"{UNSUPPORTED}{run.model}: HTTP {main.status}" + (f" ({message})" if message else "")
-
-
-def _error_message(body: Any) -> str:
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message", ""))[:160]
-    return ""
-
-
-def _tokens(runs: list[CaseRun]) -> dict[str, int]:
-    """Tokens the gateway says it spent, summed over every answer that reports usage: the body's usage
-    object, or a stream's last report of each count (the usage chunk of a chat stream, ``message_start`` and
-    ``message_delta``, ``response.completed``, the last ``usageMetadata``: streamed counts are cumulative)."""
-    total = {"input": 0, "output": 0}
-    seen: set[str] = set()
-    for run in runs:
-        for exchange in run.exchanges.values():
-            if exchange.id in seen:
-                continue
-            seen.add(exchange.id)
-            payloads = [_event_json(e) for e in exchange.events] if exchange.events else [exchange.json]
-            counts: dict[str, int] = {}
-            for payload in payloads:
-                usage = _usage_of(payload)
-                for name, value in (("input", _int(usage, "prompt_tokens", "input_tokens", "promptTokenCount")),
-                                    ("output", _int(usage, "completion_tokens", "output_tokens",
-                                                    "candidatesTokenCount"))):
-                    if value is not None:
-                        counts[name] = value
-            for name, value in counts.items():
-                total[name] += value
-    return total
-
-
-def _event_json(event: Any) -> Any:
-    if hasattr(event, "value"):  # a JSON-array element, already parsed
-        return event.value
-    try:
-        return json.loads(event.data)
-    except (ValueError, RecursionError, TypeError, AttributeError):
-        return None
-
-
-def _usage_of(payload: Any) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        return {}
-    for holder in (payload, payload.get("response"), payload.get("message")):
-        if isinstance(holder, dict):
-            usage = holder.get("usage") or holder.get("usageMetadata")
-            if isinstance(usage, dict):
-                return usage
-    return {}
-
-
-def _int(usage: dict[str, Any], *names: str) -> int | None:
-    for name in names:
-        value = usage.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
     return None
 
 

@@ -26,12 +26,12 @@ from typing import Any
 
 from .diagnosis import curl, format_failure
 from .endpoints import endpoint_order, family_title_of_endpoint
-from .results import OUTCOMES, CheckResult
+from .results import BAD, OUTCOMES, CheckResult, Outcome
 
 REPORT_NAME = "report.html"
 VERDICTS = ("supported", "unsupported", "broken", "not probed")
 VERDICT_MARK = {"supported": "\u2713", "unsupported": "\u2013", "broken": "\u2717", "not probed": "\u00b7"}
-OUTCOME_ORDER = {"failed": 0, "error": 1, "xfailed": 2, "skipped": 3, "passed": 4}
+OUTCOME_ORDER = {Outcome.FAILED: 0, Outcome.ERROR: 1, Outcome.XFAILED: 2, Outcome.SKIPPED: 3, Outcome.PASSED: 4}
 BODY_LIMIT = 8000  # characters of a body shown (exchanges.json already keeps a preview only)
 MESSAGE_LIMIT = 220  # characters of a message in the results table (the full text is in its tooltip)
 
@@ -291,7 +291,7 @@ def render(results: dict[str, Any], exchanges: dict[str, Any], matrix: dict[str,
                                                            _endpoint_rank(r["endpoint"]), r["check_id"],
                                                            r["case_id"], r.get("model") or ""))
     counts = Counter(r["outcome"] for r in rows)
-    bad = [r for r in rows if r["outcome"] in ("failed", "error")]
+    bad = [r for r in rows if r["outcome"] in BAD]
     anchors = {id(r): f"f{i}" for i, r in enumerate(bad)}
     models = sorted(set(matrix.get("models", [])) | {r["model"] for r in rows if r.get("model")})
     endpoints = sorted({r["endpoint"] for r in rows}, key=_endpoint_rank)
@@ -336,8 +336,8 @@ def _header(meta: dict[str, Any], counts: Counter[str], bad: list[dict[str, Any]
              ("tokens", f"{tokens.get('input', 0)} in, {tokens.get('output', 0)} out"),
              ("concurrency", meta.get("concurrency", "-")),
              ("budget", meta.get("max_requests") or "none")]
-    errors = counts.get("error", 0)
-    failed = counts.get("failed", 0)
+    errors = counts.get(Outcome.ERROR, 0)
+    failed = counts.get(Outcome.FAILED, 0)
     if bad:
         banner = (f"<div class=\"banner fail\">FAILED: {failed} check result(s) failed, {errors} errored "
                   f"(of {sum(counts.values())})</div>")
@@ -514,7 +514,7 @@ def _results(rows: list[dict[str, Any]], anchors: dict[int, str]) -> str:
     for r in rows:
         outcome = r["outcome"]
         message = r.get("message", "")
-        if outcome == "xfailed" and r.get("expected_reason"):
+        if outcome == Outcome.XFAILED and r.get("expected_reason"):
             message = f"known deviation: {r['expected_reason']} ({message})"
         anchor = anchors.get(id(r))
         check = (f"<a href=\"#{anchor}\">{_e(r['check_id'])}</a>" if anchor else _e(r["check_id"]))

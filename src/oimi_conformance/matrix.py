@@ -177,7 +177,8 @@ def build_matrix(record: dict[str, Any]) -> dict[str, Any]:
             verdict = cell["verdict"]
             note = None
             if claimed is True and verdict == "unsupported" and claim_covers(case):
-                note = f"claims {claim}, but {case.id} was refused" + _status_in(cell["reason"])
+                status = cell.get("status")
+                note = f"claims {claim}, but {case.id} was refused" + (f" (HTTP {status})" if status else "")
             elif claimed is True and verdict == "broken" and claim_covers(case):
                 note = f"claims {claim}, but {capability} is broken ({', '.join(cell['failing'])})"
             elif claimed is False and verdict == "supported":
@@ -226,11 +227,6 @@ def _lists(matrix: dict[str, Any]) -> list[tuple[str, list[str]]]:
         ("broken cells (failing checks)", broken),
         ("not probed (cells: reason)", [f"{n}: {reason}" for reason, n in not_probed.most_common()]),
     ]
-
-
-def _status_in(reason: str) -> str:
-    found = re.search(r"HTTP \d{3}", reason)
-    return f" ({found.group(0)})" if found else ""
 
 
 def _generic(reason: str, model: str) -> str:

@@ -21,7 +21,7 @@ import pytest
 from . import allure_support as _allure
 from .errors import ContractViolation, HarnessError, TransportFault, UsageError
 from .kinds import Verdict, judge
-from .results import CheckResult, summary_table
+from .results import CheckResult, Outcome, summary_table
 from .safe_text import terminal
 
 
@@ -164,7 +164,7 @@ def oimi_result(request: pytest.FixtureRequest, oimi_item: Any) -> CheckResult:
                                          ("model", result.model or ""), ("outcome", result.outcome)])
     if allure:
         request.node.stash[_ALLURE_ITEM] = (check, case_run, result, run.engine.redactor)
-    if result.outcome == "error":
+    if result.outcome == Outcome.ERROR:
         raise TransportFault(terminal(result.message))
     return result
 
@@ -185,11 +185,11 @@ def assert_check(result: CheckResult, exchanges: dict[str, Any] | None = None) -
     """Turn a judged result into the pytest outcome: pass, fail with a diagnosis, skip or xfail."""
     from .diagnosis import format_failure
 
-    if result.outcome == "skipped":
+    if result.outcome == Outcome.SKIPPED:
         pytest.skip(terminal(result.message))
-    if result.outcome == "xfailed":
+    if result.outcome == Outcome.XFAILED:
         pytest.xfail(terminal(f"known deviation: {result.expected_reason} ({result.message})"))
-    if result.outcome == "failed":
+    if result.outcome == Outcome.FAILED:
         pytest.fail(format_failure(result, (exchanges or {}).get(result.exchange or "")), pytrace=False)
 
 

@@ -3,13 +3,56 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
-OUTCOMES = ("passed", "failed", "xfailed", "skipped", "error")
+if TYPE_CHECKING:
+    from .engine import RunConfig
+    from .redact import Redactor
+
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # pragma: no cover - Python 3.10 has no StrEnum: the same, by hand
+    class StrEnum(str, Enum):
+        __hash__ = str.__hash__  # a member and its value are the same dict key
+
+        def __str__(self) -> str:
+            return str(self.value)
+
+        def __format__(self, spec: str) -> str:
+            return str(self.value).__format__(spec)
+
+
+class Outcome(StrEnum):
+    """What became of one check on one subject. A str: results.json holds the value, and a row read back
+    from it compares equal to the member."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    XFAILED = "xfailed"  # failed, and the expectations list the failure (expected_reason says why)
+    SKIPPED = "skipped"
+    ERROR = "error"  # nothing to judge (no answer), or a bug in the check
+
+
+OUTCOMES = tuple(Outcome)
+BAD = frozenset({Outcome.FAILED, Outcome.ERROR})  # the outcomes that fail a run
 RESULTS_VERSION = 1
+
+
+class Unsupported(TypedDict):
+    """Why a skip means "unsupported": ``by`` the model (a clean, documented 4xx to a request it may
+    legitimately not serve) or by the gateway (no such route at all); the HTTP status, and what the answer
+    said (its error message, redacted; may be empty)."""
+
+    by: Literal["model", "gateway"]
+    status: int
+    said: str
 
 
 @dataclass
@@ -23,7 +66,7 @@ class CheckResult:
     model: str | None
     auth: str
     stream: bool
-    outcome: str
+    outcome: Outcome
     severity: str
     message: str
     spec: str
@@ -31,9 +74,26 @@ class CheckResult:
     violations: list[dict[str, str]] = field(default_factory=list)
     expected_reason: str | None = None  # set on xfailed: why this failure is known
     sdk_version: str | None = None  # SDK checks (area sdk): the official SDK and its version, e.g. "openai 1.99.0"
+    unsupported: Unsupported | None = None  # set on a skip that means the model or gateway does not serve it
+
+    def __post_init__(self) -> None:
+        self.outcome = Outcome(self.outcome)  # a row read back from results.json holds the plain string
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def record_meta(config: RunConfig, redactor: Redactor, *, started: float, finished: float, requests: int,
+                exchanges: int, tokens: dict[str, int], concurrency: int, max_requests: int | None,
+                replay: bool) -> dict[str, Any]:
+    """The head of every record's ``meta`` (a run's, a capability matrix's, a fuzz session's): the same keys, in
+    the same order, the base URL redacted. Each adds its own after it (``record_mode``, ``fuzz``, ...)."""
+    from . import __version__
+
+    return {"target": config.target, "base_url": redactor.url(config.base_url), "profile": config.profile.name,
+            "expectations": config.expectations.source, "harness_version": __version__, "started": started,
+            "finished": finished, "requests": requests, "exchanges": exchanges, "tokens": tokens,
+            "concurrency": concurrency, "max_requests": max_requests, "replay": replay}
 
 
 @dataclass
@@ -50,7 +110,7 @@ class RunRecord:
 
     @property
     def failed(self) -> bool:
-        return any(r.outcome in ("failed", "error") for r in self.results)
+        return any(r.outcome in BAD for r in self.results)
 
     def as_dict(self) -> dict[str, Any]:
         return {"version": RESULTS_VERSION, "meta": {**self.meta, "counts": self.counts},
@@ -77,32 +137,51 @@ class RunRecord:
         return matrix
 
 
-UNSUPPORTED = "unsupported by model "  # the engine's skip message for a clean 4xx nothing claims
 SHOWN_REFUSALS = 5
+# results.json written before results carried ``unsupported`` said it only in the message: read back so
+LEGACY_REFUSAL = re.compile(r"unsupported by model .*?: HTTP (\d{3})(?: \((.*)\))?$", re.DOTALL)
+LEGACY_ROUTE = re.compile(r"unsupported capability: .*? answered HTTP (\d{3})", re.DOTALL)
+
+
+def unsupported_of(row: Mapping[str, Any]) -> Unsupported | None:
+    """The ``unsupported`` reason of a result row of results.json (a skip only). A row written before the
+    field existed has no such key: its message, the only place it said so then, is read instead, so an older
+    record keeps its verdicts (``diff`` against an older baseline, ``report`` rebuilt from it)."""
+    if row.get("outcome") != Outcome.SKIPPED:
+        return None
+    if "unsupported" in row:
+        found = row["unsupported"]
+        return cast(Unsupported, found) if isinstance(found, dict) else None
+    message = str(row.get("message", ""))
+    legacy = LEGACY_REFUSAL.match(message)
+    if legacy:
+        return {"by": "model", "status": int(legacy.group(1)), "said": legacy.group(2) or ""}
+    route = LEGACY_ROUTE.match(message)
+    return {"by": "gateway", "status": int(route.group(1)), "said": ""} if route else None
 
 
 def unsupported_lines(record: RunRecord) -> list[str]:
-    """How many case runs were skipped as unsupported, and why: a gateway that refuses everything with a tidy
-    4xx must not pass unnoticed behind a column of skips. Empty when none was."""
+    """How many case runs were skipped as unsupported by their model, and why: a gateway that refuses
+    everything with a tidy 4xx must not pass unnoticed behind a column of skips. Empty when none was."""
     runs: dict[tuple[str, str | None], CheckResult] = {}
     results = 0
     for r in record.results:
-        if r.outcome == "skipped" and r.message.startswith(UNSUPPORTED):
+        if r.outcome == Outcome.SKIPPED and r.unsupported is not None and r.unsupported["by"] == "model":
             runs.setdefault((r.case_id, r.model), r)
             results += 1
     if not runs:
         return []
-    groups: dict[tuple[str, str, str], list[CheckResult]] = defaultdict(list)
+    groups: dict[tuple[str, str, int], list[CheckResult]] = defaultdict(list)
     for r in runs.values():
-        status = r.message.split(": ", 1)[-1].split(" (", 1)[0]  # "HTTP 400"
-        groups[(str(r.model), r.endpoint, status)].append(r)
+        assert r.unsupported is not None
+        groups[(str(r.model), r.endpoint, r.unsupported["status"])].append(r)
     lines = [f"unsupported: {len(runs)} case run(s) ({results} results) skipped: the model refused them with a clean, "
              "documented 4xx, and nothing claims their endpoint for it (or the case is optional)"]
     ranked = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
     for (model, endpoint, status), rows in ranked[:SHOWN_REFUSALS]:
-        said = rows[0].message.split(" (", 1)[1].rsplit(")", 1)[0] if " (" in rows[0].message else ""
-        said = said.split(" (request id:", 1)[0]
-        lines.append(f"  {model} {endpoint}: {len(rows)} case(s), {status}" + (f": {said[:100]}" if said else ""))
+        refusal = rows[0].unsupported
+        said = refusal["said"].split(" (request id:", 1)[0] if refusal else ""
+        lines.append(f"  {model} {endpoint}: {len(rows)} case(s), HTTP {status}" + (f": {said[:100]}" if said else ""))
     if len(ranked) > SHOWN_REFUSALS:
         lines.append(f"  and {len(ranked) - SHOWN_REFUSALS} more (model, endpoint) pair(s); see results.json")
     return lines

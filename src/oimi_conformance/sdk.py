@@ -27,7 +27,8 @@ from typing import Any, NoReturn
 
 from .checks import Check, CheckSkipped, select
 from .errors import ContractViolation, UsageError
-from .plan import ModelInfo
+from .outcomes import OutcomePolicy, start
+from .plan import ModelInfo, api_root, join_url
 from .profile import Expectations, Profile
 from .redact import Redactor
 from .results import CheckResult
@@ -60,8 +61,6 @@ class SdkTarget:
 
     @property
     def root(self) -> str:
-        from .plan import api_root
-
         return api_root(self.base_url)
 
 
@@ -109,8 +108,8 @@ class SdkContext:
     def openai(self, key: str | None = None) -> Any:
         import openai
 
-        return openai.OpenAI(api_key=key or self.target.key, base_url=self.target.root + "/v1", max_retries=0,
-                             timeout=self.target.timeout, default_headers=self.target.headers or None,
+        return openai.OpenAI(api_key=key or self.target.key, base_url=join_url(self.target.base_url, "/v1"),
+                             max_retries=0, timeout=self.target.timeout, default_headers=self.target.headers or None,
                              http_client=openai.DefaultHttpxClient(event_hooks=self._hooks()))
 
     def anthropic(self, key: str | None = None) -> Any:
@@ -248,56 +247,42 @@ def requested(sdk_flag: bool, patterns: list[str] | None) -> bool:
 
 
 def run_sdk_check(check: Check, target: SdkTarget) -> CheckResult:
+    """One SDK check against the target, settled by the one results pipeline (``outcomes.py``)."""
     sdk = check.id.split(".")[1]
     package, module, style = SDKS[sdk]
-    result = CheckResult(check_id=check.id, title=check.title, case_id=f"sdk.{sdk}", endpoint="sdk",
-                         capability=f"sdk.{sdk}", operation=check.id.split(".", 2)[2], model=None, auth=style,
-                         stream="stream" in check.id, outcome="passed", severity=check.severity, message="",
-                         spec=check.spec, exchange=None, sdk_version=sdk_version(sdk))
+    policy = OutcomePolicy(target.expectations, target.redactor, target.strict_expectations)
+    result = start(check, case_id=f"sdk.{sdk}", endpoint="sdk", capability=f"sdk.{sdk}",
+                   operation=check.id.split(".", 2)[2], model=None, auth=style, stream="stream" in check.id,
+                   sdk_version=sdk_version(sdk))
     if not target.live:
-        return _set(result, "skipped", "the official SDKs run live only; a replay has no gateway to call")
+        return policy.skipped(result, "the official SDKs run live only; a replay has no gateway to call")
     try:
         __import__(module)
     except ImportError:
-        return _set(result, "skipped", f"{package} is not installed: pip install 'oimi-conformance[sdk]'")
+        return policy.skipped(result, f"{package} is not installed: pip install 'oimi-conformance[sdk]'")
     ctx = SdkContext(check, target)
     started = time.monotonic()
     try:
         check.func(ctx)  # type: ignore[arg-type]
     except ContractViolation as exc:
         result.model = ctx.model
-        message = target.redactor.text(_with_notes(f"{result.sdk_version}: {exc}", ctx))
-        expected = target.expectations.find(check.id, result.case_id, ctx.model)
-        if expected is not None:
-            result.expected_reason = expected.cited_reason
-            return _set(result, "xfailed", message)
-        return _set(result, "failed", message)
+        return policy.violated(result, _with_notes(f"{result.sdk_version}: {exc}", ctx))
     except CheckSkipped as exc:
         result.model = ctx.model
-        return _set(result, "skipped", target.redactor.text(str(exc)))
+        return policy.skipped(result, str(exc), exc.unsupported)
     except Exception as exc:
         result.model = ctx.model
         kind = _blame(exc)
         if kind == "transport":  # no answer to judge: never blamed on the contract
-            return _set(result, "error", target.redactor.text(f"no answer to judge: {describe(exc)}"))
+            return policy.no_answer(result, describe(exc))
         if kind == "harness":
-            return _set(result, "error", target.redactor.text(f"internal error in check {check.id}: {describe(exc)}"))
+            return policy.internal_error(result, describe(exc))
         # the SDK raised where its user expected an answer: the gateway's answer broke the client
-        message = target.redactor.text(_with_notes(
+        return policy.violated(result, _with_notes(
             f"{result.sdk_version}: the SDK raised {describe(exc)}{ctx.retry_note(exc)}", ctx))
-        expected = target.expectations.find(check.id, result.case_id, ctx.model)
-        if expected is not None:
-            result.expected_reason = expected.cited_reason
-            return _set(result, "xfailed", message)
-        return _set(result, "failed", message)
     result.model = ctx.model
     elapsed = time.monotonic() - started
-    if target.strict_expectations:
-        unexpected = target.expectations.unexpected_pass(check.id, result.case_id, ctx.model)
-        if unexpected:
-            return _set(result, "failed", unexpected)
-    return _set(result, "passed", target.redactor.text(_with_notes(
-        f"{result.sdk_version}: {_wire_summary(ctx)} in {elapsed:.2f} s", ctx)))
+    return policy.passed(result, _with_notes(f"{result.sdk_version}: {_wire_summary(ctx)} in {elapsed:.2f} s", ctx))
 
 
 SDK_PATHS = ("/openai/", "/anthropic/", "/google/genai/", "/httpx/", "/httpx2/", "/httpcore/", "/httpcore2/",
@@ -324,12 +309,6 @@ def _with_notes(message: str, ctx: SdkContext) -> str:
 def _wire_summary(ctx: SdkContext) -> str:
     calls = [f"{w['method']} {w['path']} -> {w['status']}" for w in ctx.wire]
     return ", ".join(calls) if calls else "no request"
-
-
-def _set(result: CheckResult, outcome: str, message: str) -> CheckResult:
-    result.outcome = outcome
-    result.message = message
-    return result
 
 
 def target_of(engine: Any) -> SdkTarget:

@@ -77,4 +77,5 @@ def _route_missing(ctx: CheckContext) -> None:
     exchange = ctx.exchange
     if exchange.status == 404 and envelope_problems(exchange, ctx.profile.envelopes_for(ctx.case.family)):
         ctx.skip(f"unsupported capability: {exchange.method} {exchange.url.split('?')[0]} answered HTTP 404 in no "
-                 f"error envelope ({exchange.body_text(80)!r}), a route this gateway does not have")
+                 f"error envelope ({exchange.body_text(80)!r}), a route this gateway does not have",
+                 {"by": "gateway", "status": 404, "said": exchange.body_text(80)})

@@ -21,12 +21,18 @@ if TYPE_CHECKING:
     from ..exchange import Exchange
     from ..kinds import Verdict
     from ..profile import Profile
+    from ..results import Unsupported
 
 SEVERITIES = ("error", "warning")
 
 
 class CheckSkipped(HarnessError):
-    """Raised by a check that has nothing to judge in this case (the reason says why)."""
+    """Raised by a check that has nothing to judge in this case (the reason says why). ``unsupported``:
+    set when the reason is that the gateway or model does not serve it (``results.Unsupported``)."""
+
+    def __init__(self, reason: str, unsupported: Unsupported | None = None) -> None:
+        super().__init__(reason)
+        self.unsupported = unsupported
 
 
 @dataclass(frozen=True)
@@ -146,8 +152,8 @@ class CheckContext:
     def fail(self, message: str, violations: list[Violation] | None = None) -> NoReturn:
         raise ContractViolation(message, violations)
 
-    def skip(self, reason: str) -> NoReturn:
-        raise CheckSkipped(reason)
+    def skip(self, reason: str, unsupported: Unsupported | None = None) -> NoReturn:
+        raise CheckSkipped(reason, unsupported)
 
     def require_success(self, step: str | None = None) -> Exchange:
         """The exchange of ``step`` when it answered 2xx; otherwise skip (status checks report it)."""

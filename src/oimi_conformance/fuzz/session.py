@@ -13,13 +13,14 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
 from ..diagnosis import curl
 from ..errors import HarnessError, UsageError
 from ..exchange import Exchange
+from ..outcomes import OutcomePolicy, start
 from ..redact import Redactor
-from ..results import CheckResult, RunRecord
+from ..results import CheckResult, RunRecord, record_meta
 from ..specdir import spec_root
+from ..usage import add_body
 from .checks import (
     CANARY_KEY,
     CHECK_IDS,
@@ -176,12 +177,11 @@ class FuzzSession:
     def _discover(self, config: Any) -> list[tuple[str, frozenset[str] | None]]:
         import httpx
 
-        self._spend()
-        from ..plan import api_root
+        from ..plan import join_url
 
-        url = api_root(config.base_url)
+        self._spend()
         try:
-            response = httpx.get(f"{url}/v1/models", headers={**config.headers.values,
+            response = httpx.get(join_url(config.base_url, "/v1/models"), headers={**config.headers.values,
                                                               "Authorization": f"Bearer {config.keys['main']}"},
                                  timeout=self.options.timeout)
         except httpx.HTTPError as exc:
@@ -339,17 +339,8 @@ class FuzzSession:
         return self.redactor.text(value) if isinstance(value, str) else self.models.get(op)
 
     def _count_tokens(self, response: Response) -> None:
-        if not 200 <= response.status_code < 300:
-            return
-        try:
-            body = json.loads(response.content or b"")
-        except (ValueError, RecursionError, UnicodeDecodeError):
-            return
-        usage = body.get("usage") or body.get("usageMetadata") if isinstance(body, dict) else None
-        if isinstance(usage, dict):
-            for side, names in (("input", ("prompt_tokens", "input_tokens", "promptTokenCount")),
-                                ("output", ("completion_tokens", "output_tokens", "candidatesTokenCount"))):
-                self.tokens[side] += next((usage[n] for n in names if isinstance(usage.get(n), int)), 0)
+        if 200 <= response.status_code < 300:
+            add_body(self.tokens, response.content or b"")
 
     def findings_of(self, op: str) -> list[Finding]:
         return [f for (_, o, _), f in sorted(self.findings.items()) if o == op]
@@ -367,16 +358,18 @@ class FuzzSession:
         return self.cases / (self.last_case - self.first_case)
 
     def results(self) -> list[CheckResult]:
+        """One result per (operation, fuzz check), settled by the one results pipeline (``outcomes.py``)."""
         assert self.run_config is not None and self.context is not None
+        config = self.run_config
+        policy = OutcomePolicy(config.expectations, self.redactor, bool(config.strict_expectations))
         out = []
         for op, info in self.operations.items():
             for name in self.options.checks:
                 check_id = CHECK_IDS[name]
-                result = CheckResult(
-                    check_id=check_id, title=TITLES[check_id], case_id=f"fuzz.{op}", endpoint=endpoint_of()[op],
-                    capability=f"fuzz.{self.options.mode}", operation=op, model=self.models.get(op),
-                    auth=info.style, stream=op == "streamGenerateContent", outcome="passed", severity="error",
-                    message="", spec=spec_pointer(info.path, info.method), exchange=None)
+                result = start(check_id=check_id, title=TITLES[check_id], severity="error",
+                               spec=spec_pointer(info.path, info.method), case_id=f"fuzz.{op}",
+                               endpoint=endpoint_of()[op], capability=f"fuzz.{self.options.mode}", operation=op,
+                               model=self.models.get(op), auth=info.style, stream=op == "streamGenerateContent")
                 found = [f for (c, o, _), f in sorted(self.findings.items()) if c == check_id and o == op]
                 judged = self.context.counts.get((check_id, op), 0)
                 if found:
@@ -384,34 +377,25 @@ class FuzzSession:
                     more = f" (+{len(found) - 1} more distinct: {'; '.join(f.title for f in found[1:])})" \
                         if len(found) > 1 else ""
                     # the model stays the operation's (a stable key for `diff`); the exchange shows what was sent
-                    result.outcome, result.stream = "failed", first.stream
-                    result.message = f"{first.title}: {first.message}{more}"
-                    result.exchange = first.exchange.id
-                    result.violations = [{"rule": f.title, "message": f.message, "pointer": "",
-                                          "spec": result.spec} for f in found]
-                    result.violations += [v for f in found for v in f.violations]
-                    expected = self.run_config.expectations.find(check_id, result.case_id, result.model)
-                    if expected is not None:
-                        result.outcome, result.expected_reason = "xfailed", expected.cited_reason
+                    result.stream, result.exchange = first.stream, first.exchange.id
+                    violations = [{"rule": f.title, "message": f.message, "pointer": "", "spec": result.spec}
+                                  for f in found]
+                    violations += [v for f in found for v in f.violations]
+                    out.append(policy.violated(result, f"{first.title}: {first.message}{more}", violations))
                 elif op in self.errors and not judged:
-                    result.outcome, result.message = "error", f"no answer to judge: {self.errors[op]}"
+                    out.append(policy.no_answer(result, self.errors[op]))
                 elif judged:
-                    result.message = f"{judged} generated case(s) judged, none broke the rule (seed " \
-                                     f"{self.options.seed})"
+                    out.append(policy.passed(result, f"{judged} generated case(s) judged, none broke the rule "
+                                                     f"(seed {self.options.seed})"))
                 elif not info.cases:
-                    result.outcome = "skipped"
-                    result.message = "no case sent: " + (
+                    out.append(policy.skipped(result, "no case sent: " + (
                         f"request budget (--max-requests {self.options.max_requests}) exhausted"
                         if self.exhausted else f"schemathesis generated no {self.options.mode} case for it "
                         "(nothing in this operation to make invalid)" if not self.options.positive
-                        else "schemathesis generated none")
+                        else "schemathesis generated none")))
                 else:
-                    result.outcome = "skipped"
-                    result.message = f"nothing to judge in {info.cases} case(s) (no answer this check applies to)"
-                # findings quote decoded answers: every string that leaves is redacted once more
-                result.message = self.redactor.text(result.message)
-                result.violations = self.redactor.value(result.violations)
-                out.append(result)
+                    out.append(policy.skipped(
+                        result, f"nothing to judge in {info.cases} case(s) (no answer this check applies to)"))
         return out
 
     def record(self) -> RunRecord:
@@ -419,17 +403,13 @@ class FuzzSession:
         exchanges = {f.exchange.id: f.exchange.as_dict() for f in self.findings.values()}
         for entry in exchanges.values():
             entry["curl"] = curl(entry)
-        meta = {
-            "target": config.target, "base_url": self.redactor.url(config.base_url), "profile": config.profile.name,
-            "expectations": config.expectations.source, "harness_version": __version__, "started": self.started,
-            "finished": self.finished or time.time(), "requests": self.sent, "exchanges": self.cases,
-            "tokens": dict(self.tokens), "concurrency": 1, "max_requests": self.options.max_requests,
-            "replay": False,
-            "fuzz": {"mode": self.options.mode, "seed": self.options.seed, "max_examples": self.options.max_examples,
-                     "shrink": self.options.shrink, "coverage_phase": self.options.coverage, "cases": self.cases,
-                     "cases_per_second": round(self.cases_per_second, 1), "budget_exhausted": self.exhausted,
-                     "models": dict(self.models)},
-        }
+        meta = record_meta(config, self.redactor, started=self.started, finished=self.finished or time.time(),
+                           requests=self.sent, exchanges=self.cases, tokens=dict(self.tokens), concurrency=1,
+                           max_requests=self.options.max_requests, replay=False)
+        meta["fuzz"] = {"mode": self.options.mode, "seed": self.options.seed, "max_examples": self.options.max_examples,
+                        "shrink": self.options.shrink, "coverage_phase": self.options.coverage, "cases": self.cases,
+                        "cases_per_second": round(self.cases_per_second, 1), "budget_exhausted": self.exhausted,
+                        "models": dict(self.models)}
         return RunRecord(meta=meta, results=self.results(), exchanges=exchanges, models=list(self.listed))
 
     def write(self, report_dir: Path, merge_since: float | None = None) -> Path:
