@@ -57,7 +57,7 @@ def _child(out: Path, run_args: list[str]) -> int:
     times: dict[str, float] = dict.fromkeys(PHASES, 0.0)
     import pytest
 
-    from oimi_conformance import allure_support, cli, engine, html_report, pytest_plugin, results, session
+    from oimi_conformance import allure_support, cli, engine, pytest_plugin, reporters, session
     imported = time.monotonic()
     times["start-up: interpreter + imports"] = imported - t0
 
@@ -77,8 +77,9 @@ def _child(out: Path, run_args: list[str]) -> int:
     timed(engine.Engine, "prepare", "discovery")
     timed(engine.Engine, "exchange", "exchanges")
     timed(engine.Engine, "judge_one", "judging")
-    timed(results.RunRecord, "write", "results.json + matrix")
-    timed(html_report, "write_report", "report.html")
+    timed(reporters.ResultsJson, "write", "results.json + matrix")
+    timed(reporters.MatrixFiles, "write", "results.json + matrix")
+    timed(reporters.HtmlPage, "write", "report.html")
     timed(allure_support, "label", "allure")
     timed(allure_support, "describe", "allure")
     try:  # the files; allure-pytest's hook wrappers (its in-memory bookkeeping) fall in "pytest per-test"

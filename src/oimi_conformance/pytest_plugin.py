@@ -11,7 +11,6 @@ Precedence of settings: command-line options, then ``OIMI_API_KEY`` for the key,
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,8 +18,9 @@ from typing import Any, Protocol
 import pytest
 
 from . import allure_support as _allure
-from .errors import ContractViolation, HarnessError, TransportFault, UsageError
+from .errors import ContractViolation, TransportFault, UsageError
 from .kinds import Verdict, judge
+from .prepared_run import options_from_pytest, prepared, run_of
 from .results import CheckResult, summary_table
 from .safe_text import terminal
 
@@ -52,81 +52,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption("--oimi-timeout" if flag == "--timeout" else flag, **kwargs)
 
 
-def options_from_pytest(config: pytest.Config) -> Any:
-    from .session import options_from
-
-    return options_from(lambda name: config.getoption("oimi_timeout" if name == "timeout" else name))
-
-
-class PreparedRun:
-    """The run behind one pytest session. ``oimi-conformance run`` prepares it before pytest starts
-    (so a bad option or an unreachable target is one line, exit 2) and hands it in as a plugin;
-    plain ``pytest suites`` prepares it lazily, when a suite is collected."""
-
-    def __init__(self, options: Any, progress: bool = True) -> None:
-        from .session import Target
-
-        self.options = options
-        self.progress = progress
-        self.target = Target(options)
-        self.engine: Any = None
-        self.pairs: list[Any] = []
-        self.results: dict[str, CheckResult] = {}
-        self.error: str | None = None
-        self.exchange_dicts: dict[str, Any] | None = None
-        self.reporter: Any = None
-        self.selected: set[int] | None = None  # case runs of the collected items, after -k and deselection
-        self.sdk_target: Any = None  # sdk.SdkTarget, made by the first SDK check (sdk.pytest_sdk_result)
-
-    def prepare(self) -> None:
-        if self.engine is not None:
-            return
-        from .engine import Engine
-
-        run_config = self.target.__enter__()
-        run_config.progress = self._progress
-        self.engine = Engine(run_config)
-        self.pairs = self.engine.prepare()
-
-    def _progress(self, message: str) -> None:
-        # the exchange runs inside the first test, whose output pytest captures (at the fd level):
-        # the line goes out with capturing suspended, as pytest's own reports do
-        if not self.progress or self.reporter is None:
-            return
-        capman = self.reporter.config.pluginmanager.getplugin("capturemanager")
-        suspended = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
-        with suspended:
-            self.reporter.write_line(f"oimi-conformance: {message}")
-
-    def close(self) -> None:
-        self.target.__exit__()
-
-    def pytest_configure(self, config: pytest.Config) -> None:
-        config.stash[_RUN_KEY] = self
-
-
-_RUN_KEY = pytest.StashKey[PreparedRun]()
-
-
-def _run(config: pytest.Config) -> PreparedRun:
-    run = config.stash.get(_RUN_KEY, None)
-    if run is None:
-        run = PreparedRun(options_from_pytest(config))
-        config.stash[_RUN_KEY] = run
-    if run.engine is None and run.error is None:
-        try:
-            run.prepare()
-        except HarnessError as exc:
-            run.error = str(exc)
-    run.reporter = config.pluginmanager.get_plugin("terminalreporter")
-    return run
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "oimi_item" not in metafunc.fixturenames:
         return
     areas = getattr(metafunc.module, "OIMI_AREAS", None)
-    run = _run(metafunc.config)
+    run = run_of(metafunc.config)
     if run.error is not None:
         pytest.exit(f"oimi-conformance: error: {run.error}", returncode=pytest.ExitCode.USAGE_ERROR)
     pairs = [(c, r) for c, r in run.pairs if areas is None or c.area in areas]
@@ -134,7 +64,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    run = session.config.stash.get(_RUN_KEY, None)
+    run = prepared(session.config)
     if run is None or run.engine is None:
         return
     params = [item.callspec.params.get("oimi_item") for item in session.items if hasattr(item, "callspec")]
@@ -152,7 +82,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.fixture
 def oimi_result(request: pytest.FixtureRequest, oimi_item: Any) -> CheckResult:
     """The judged result of this item's check on its case; a transport fault is a pytest *error*."""
-    run = _run(request.config)
+    run = run_of(request.config)
     check, case_run = oimi_item
     allure = _allure.active(request.config)
     if allure:  # before anything can fail: allure-pytest must never represent the raw (check, case run) pair
@@ -195,21 +125,20 @@ def assert_check(result: CheckResult, exchanges: dict[str, Any] | None = None) -
 
 @pytest.fixture
 def oimi_exchanges(request: pytest.FixtureRequest) -> dict[str, Any]:
-    run = _run(request.config)
+    run = run_of(request.config)
     if run.exchange_dicts is None:
         run.exchange_dicts = {e.id: e.as_dict() for r in run.engine.runs for e in r.exchanges.values()}
     return run.exchange_dicts
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    run = session.config.stash.get(_RUN_KEY, None)
+    run = prepared(session.config)
     if run is None or run.engine is None or run.engine.config.dry_run:
         return
     record = run.engine.record(list(run.results.values()))
-    path = record.write(Path(run.options.report_dir))  # with matrix.json and matrix.md beside it
-    from .html_report import write_report
+    from .reporters import write_reports
 
-    page = write_report(path.parent, record.as_dict(), record.exchanges)
+    written = write_reports(record, Path(run.options.report_dir))
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_sep("=", "oimi-conformance")
@@ -225,14 +154,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         root = api_root(str(record.meta["base_url"]))
         reporter.write_line(terminal(f"SDK base URLs: openai {root}/v1; anthropic {root}; "
                                      f"google-genai {root} (api_version v1beta)"))
-        reporter.write_line(f"results: {path}; capability matrix: {path.parent / 'matrix.md'}")
-        reporter.write_line(f"report: {page} (open it in a browser; `oimi-conformance report` builds the Allure one)")
+        reporter.write_line(f"results: {written['results']}; capability matrix: {written['matrix']}")
+        reporter.write_line(f"report: {written['html']} (open it in a browser; `oimi-conformance report` builds the "
+                            "Allure one)")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    run = config.stash.get(_RUN_KEY, None)
+    run = prepared(config)
     if run is not None:
         run.close()
 
 
-__all__ = ["UsageError", "assert_check", "assert_conforms"]
+__all__ = ["UsageError", "assert_check", "assert_conforms", "options_from_pytest"]
