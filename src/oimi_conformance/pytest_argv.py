@@ -17,6 +17,15 @@ from .reporters import PytestReport
 # pytest plugins (entry-point names) installed beside the harness that `run`'s suites never use: not loaded
 # (schemathesis alone costs half a second of imports; pytest-timeout stays: the ini files name its option)
 SUITES_UNUSED_PLUGINS = ("xdist", "xdist.looponfail", "hypothesispytest", "anyio", "schemathesis")
+# pytest's own plugins that wrap every phase of every item in a context the suites never need (capturing log
+# records, catching warnings: a tenth of the per-item cost), with the arguments that ask for them
+PER_ITEM_PLUGINS = {"logging": ("--log", "log_"), "warnings": ("-W", "--pythonwarnings", "filterwarnings")}
+
+
+def per_item_plugins_unused(pytest_args: Sequence[str]) -> list[str]:
+    """The per-item plugins no argument of ``pytest_args`` asks for (e.g. ``--log-cli-level``, ``-W error``)."""
+    return [name for name, marks in PER_ITEM_PLUGINS.items()
+            if not any(arg.startswith(marks) for arg in pytest_args)]
 
 
 def suites_folder(*parts: str, marker: str) -> Path:

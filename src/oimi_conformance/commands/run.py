@@ -61,11 +61,14 @@ def run(args: argparse.Namespace) -> int:
         JUnitXml("oimi-conformance"), *([AllureResults(args.alluredir)] if args.alluredir else [])]
     # start-up: the suites assert nothing themselves (assert_check skips, xfails or fails), so no assertion
     # rewriting, which would recompile every module of every installed pytest plugin's distribution; and
-    # none of the installed plugins the suites never use (allure-pytest only when asked). Not when -- ARGS
-    # name more tests (e.g. suites/fuzz, which needs schemathesis's plugin): those keep pytest's defaults.
+    # none of the installed plugins the suites never use (allure-pytest only when asked), nor pytest's
+    # logging and warnings capture around every item. Not when -- ARGS name more tests (e.g. suites/fuzz,
+    # which needs schemathesis's plugin): those keep pytest's defaults.
     asked = args.alluredir or any(a.startswith("--alluredir") for a in args.pytest_args)  # also after --
     stock = not any(Path(a.split("::")[0]).exists() for a in args.pytest_args if not a.startswith("-"))
-    unused = [*(pytest_argv.SUITES_UNUSED_PLUGINS if stock else ()), *([] if asked else ["allure_pytest"])]
+    unused = [*(pytest_argv.SUITES_UNUSED_PLUGINS if stock else ()),
+              *(pytest_argv.per_item_plugins_unused(args.pytest_args) if stock else ()),
+              *([] if asked else ["allure_pytest"])]
     argv = pytest_argv.build(suites, quiet=args.quiet, report_dir=Path(options.report_dir), reports=reports,
                              options=["-k", args.keyword] if args.keyword else [], disabled_plugins=unused,
                              plain_assert=stock, pytest_args=args.pytest_args)
