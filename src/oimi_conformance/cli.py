@@ -54,14 +54,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console() -> NoReturn:
-    """The console script: ``main()``, then out without the interpreter's teardown when nothing is left to do.
+    """The console script (and ``python -m oimi_conformance.cli``): ``main()``, then ``leave``."""
+    leave(main())
+
+
+def leave(code: int) -> NoReturn:
+    """End the process with ``code`` without the interpreter's teardown, when nothing is left to do.
 
     Once a command returns, its reports are written and its target stopped; what the interpreter's own exit
     still does is free every object of the run one by one (about a third of a second after a default run).
     So: flush the output, run the exit handlers (the spilled bodies' folder, logging's flush, temporary
     folders), and leave. A thread that is not a daemon still running keeps the ordinary exit, which waits for it.
     """
-    code = main()
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
         sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
