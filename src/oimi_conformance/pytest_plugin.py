@@ -20,7 +20,7 @@ import pytest
 from . import allure_support as _allure
 from .errors import ContractViolation, UsageError
 from .kinds import Verdict, judge
-from .prepared_run import options_from_pytest, prepared, run_of
+from .prepared_run import prepared, run_of
 from .results import CheckResult, summary_table
 from .safe_text import terminal
 from .suite_items import ALLURE_ITEM, CheckItem, areas_pairs, exchange_dicts, make_items
@@ -159,4 +159,4 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         run.close()
 
 
-__all__ = ["UsageError", "assert_check", "assert_conforms", "options_from_pytest"]
+__all__ = ["UsageError", "assert_check", "assert_conforms"]
