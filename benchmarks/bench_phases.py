@@ -41,7 +41,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -52,12 +52,12 @@ PHASES = ("start-up: interpreter + imports", "options + plan set-up", "target", 
 
 # ---- the child: one instrumented run, in its own process -------------------------------------------------------
 
-def _child(out: Path, run_args: list[str]) -> int:
+def _child(out: Path, run_args: list[str]) -> NoReturn:
     t0 = float(os.environ["OIMI_BENCH_T0"])  # the parent's monotonic clock before the spawn (one clock on Linux)
     times: dict[str, float] = dict.fromkeys(PHASES, 0.0)
     import pytest
 
-    from oimi_conformance import allure_support, cli, engine, html_report, pytest_plugin, results, session
+    from oimi_conformance import allure_support, cli, engine, pytest_plugin, reporters, session
     imported = time.monotonic()
     times["start-up: interpreter + imports"] = imported - t0
 
@@ -77,8 +77,9 @@ def _child(out: Path, run_args: list[str]) -> int:
     timed(engine.Engine, "prepare", "discovery")
     timed(engine.Engine, "exchange", "exchanges")
     timed(engine.Engine, "judge_one", "judging")
-    timed(results.RunRecord, "write", "results.json + matrix")
-    timed(html_report, "write_report", "report.html")
+    timed(reporters.ResultsJson, "write", "results.json + matrix")
+    timed(reporters.MatrixFiles, "write", "results.json + matrix")
+    timed(reporters.HtmlPage, "write", "report.html")
     timed(allure_support, "label", "allure")
     timed(allure_support, "describe", "allure")
     try:  # the files; allure-pytest's hook wrappers (its in-memory bookkeeping) fall in "pytest per-test"
@@ -129,7 +130,7 @@ def _child(out: Path, run_args: list[str]) -> int:
     times["session end"] = time.monotonic() - marks.get("end", time.monotonic()) - sum(times[p] for p in reporters)
     out.write_text(json.dumps({"times": times, "tests": counted.get("tests", 0), "code": code,
                                "returned": time.monotonic()}))
-    return 0
+    cli.leave(0)  # as the console script ends, so "interpreter exit" is the command's own
 
 
 # ---- the parent ---------------------------------------------------------------------------------------------------

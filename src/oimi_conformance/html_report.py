@@ -4,12 +4,13 @@ The summary, the capability matrix (coloured, filterable by model, endpoint and 
 (filterable by outcome, endpoint, model and check), and every failed or errored check with its
 diagnosis, the redacted request and response, and a ``curl`` command that reproduces it.
 
-The page loads nothing: inline CSS and a little inline JavaScript, no URL anywhere in markup, and a
-Content-Security-Policy that forbids every fetch (``default-src 'none'``) and runs only the page's own
-script and style (by hash). Everything that came from the gateway is HTML-escaped text: a response
-body is hostile input. The data reaches the script only through escaped ``data-*`` attributes, never
-inside a ``<script>`` element. Filters can be preselected by the URL fragment, e.g.
-``report.html#outcome=failed&model=gpt-4o-mini`` (keys: model, endpoint, verdict, outcome, check).
+The page loads nothing: inline CSS and a little inline JavaScript (package data:
+``report_assets/report.css`` and ``report.js``), no URL anywhere in markup, and a Content-Security-Policy
+that forbids every fetch (``default-src 'none'``) and runs only the page's own script and style (by hash).
+Everything that came from the gateway is HTML-escaped text: a response body is hostile input. The data
+reaches the script only through escaped ``data-*`` attributes, never inside a ``<script>`` element. Filters
+can be preselected by the URL fragment, e.g. ``report.html#outcome=failed&model=gpt-4o-mini`` (keys: model,
+endpoint, verdict, outcome, check).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from html import escape
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -35,207 +37,15 @@ OUTCOME_ORDER = {Outcome.FAILED: 0, Outcome.ERROR: 1, Outcome.XFAILED: 2, Outcom
 BODY_LIMIT = 8000  # characters of a body shown (exchanges.json already keeps a preview only)
 MESSAGE_LIMIT = 220  # characters of a message in the results table (the full text is in its tooltip)
 
-CSS = """
-:root{--ok:#1a7f37;--bad:#cf222e;--err:#bc4c00;--xf:#9a6700;--skip:#6e7781;--line:#d0d7de;--bg2:#f6f8fa}
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1f2328;
- background:#fff}
-main{padding:0 24px 40px;max-width:1600px;margin:0 auto}
-h1{font-size:22px;margin:18px 0 4px}h2{font-size:18px;margin:28px 0 8px;padding-bottom:4px;
- border-bottom:1px solid var(--line)}
-code,pre,.mono{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12.5px}
-.banner{padding:10px 14px;border-radius:6px;font-weight:600;margin:10px 0}
-.banner.fail{background:#ffebe9;color:#82071e;border:1px solid #ff818266}
-.banner.pass{background:#dafbe1;color:#116329;border:1px solid #4ac26b66}
-.meta{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:2px 24px;margin:8px 0}
-.meta div{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.meta b{color:#57606a;font-weight:500}
-.chips{display:flex;flex-wrap:wrap;gap:8px;margin:10px 0}
-.chip{border:1px solid var(--line);border-radius:16px;padding:3px 12px;background:#fff;cursor:pointer;
- font:inherit}
-.chip .n{font-weight:700;margin-left:4px}
-.o-passed{color:var(--ok)}.o-failed{color:var(--bad)}.o-error{color:var(--err)}.o-xfailed{color:var(--xf)}
-.o-skipped{color:var(--skip)}
-.badge{display:inline-block;min-width:62px;text-align:center;border-radius:10px;padding:0 7px;font-size:12px;
- font-weight:600;color:#fff}
-.badge.passed{background:var(--ok)}.badge.failed{background:var(--bad)}.badge.error{background:var(--err)}
-.badge.xfailed{background:var(--xf)}.badge.skipped{background:var(--skip)}
-nav.filters{position:sticky;top:0;z-index:5;background:#fffffff2;border-bottom:1px solid var(--line);
- padding:8px 0;display:flex;flex-wrap:wrap;gap:6px 14px;align-items:center}
-nav.filters label{font-size:13px;color:#57606a}
-nav.filters select,nav.filters input{font:inherit;font-size:13px;padding:2px 4px;margin-left:4px}
-nav.filters .count{margin-left:auto;color:#57606a;font-size:13px}
-nav.filters a{font-size:13px}
-button{font:inherit;font-size:13px;cursor:pointer}
-table{border-collapse:collapse}
-.matrix-wrap{overflow-x:auto}
-table.matrix th,table.matrix td{border:1px solid #fff;padding:3px 6px;text-align:center;font-size:13px}
-table.matrix thead th{background:var(--bg2);font-weight:600}
-table.matrix th.model{text-align:left;white-space:nowrap;background:var(--bg2)}
-table.matrix th.group{border-bottom:2px solid var(--line)}
-table.matrix td.cell{min-width:44px;cursor:pointer;font-weight:600}
-td.v-supported{background:#dafbe1;color:#116329}td.v-unsupported{background:#eaeef2;color:#57606a}
-td.v-broken{background:#ffcecb;color:#a40e26}td.v-not-probed{background:#fbfbfc;color:#afb8c1}
-td.cell.disagrees::after{content:"!";color:#9a6700;font-size:11px;vertical-align:super;margin-left:1px}
-td.cell.dim{opacity:.18}
-.legend{display:flex;flex-wrap:wrap;gap:14px;margin:6px 0;font-size:13px;color:#57606a}
-.legend span.sw{display:inline-block;width:14px;height:14px;vertical-align:-2px;margin-right:4px;
- border:1px solid var(--line)}
-.sw.v-supported{background:#dafbe1}.sw.v-unsupported{background:#eaeef2}.sw.v-broken{background:#ffcecb}
-.sw.v-not-probed{background:#fbfbfc}
-ul.disagree{margin:4px 0;padding-left:20px;font-size:13px}
-details.failure{border:1px solid var(--line);border-left:4px solid var(--bad);border-radius:6px;margin:10px 0;
- background:#fff}
-details.failure.error{border-left-color:var(--err)}
-details.failure>summary{padding:8px 12px;cursor:pointer;background:var(--bg2);border-radius:6px 6px 0 0}
-details.failure>summary .title{color:#57606a}
-.fbody{padding:6px 14px 12px}
-.facts{display:flex;flex-wrap:wrap;gap:2px 22px;margin:6px 0}.facts b{color:#57606a;font-weight:500}
-.facts .mono{word-break:break-all}
-.finding{background:#fff8c5;border:1px solid #d4a72c66;border-radius:6px;padding:6px 10px;margin:8px 0;
- white-space:pre-wrap;word-break:break-word}
-table.viol{margin:4px 0 8px;font-size:13px}
-table.viol td,table.viol th{border:1px solid var(--line);padding:2px 6px;text-align:left;vertical-align:top}
-.ex{display:grid;grid-template-columns:1fr 1fr;gap:12px}
-@media (max-width:1000px){.ex{grid-template-columns:1fr}}
-.ex h4,.fbody h4{margin:10px 0 4px;font-size:13px}
-pre{background:var(--bg2);border:1px solid var(--line);border-radius:6px;padding:8px;margin:0;max-height:26em;
- overflow:auto;white-space:pre-wrap;word-break:break-all}
-pre.curl{background:#0d1117;color:#e6edf3;border-color:#0d1117}
-.curlbar{display:flex;align-items:center;gap:10px}
-table.results{width:100%;font-size:13px}
-table.results th{background:var(--bg2);text-align:left;border-bottom:1px solid var(--line)}
-section,details.failure{scroll-margin-top:96px}
-table.results th,table.results td{padding:3px 6px;vertical-align:top;border-bottom:1px solid #eaeef2}
-table.results{table-layout:fixed}table.results td{overflow-wrap:anywhere}table.results td.msg{color:#57606a}
-col.c-outcome{width:80px}col.c-check{width:15%}col.c-case{width:15%}col.c-model{width:9%}
-col.c-endpoint{width:82px}col.c-auth{width:7%}col.c-stream{width:58px}col.c-severity{width:66px}
-table.results tr.r-failed td,table.results tr.r-error td{background:#fff5f5}
-.none{color:#57606a;font-style:italic;padding:8px}
-footer{color:#57606a;font-size:12px;margin-top:30px}
-[hidden]{display:none!important}
-"""
 
-SCRIPT = r"""
-(function () {
-  "use strict";
-  var KEYS = ["model", "endpoint", "verdict", "outcome", "check"];
-  var ctl = {};
-  KEYS.forEach(function (k) { ctl[k] = document.getElementById("filter-" + k); });
-  var all = function (sel) { return Array.prototype.slice.call(document.querySelectorAll(sel)); };
-  var matrixRows = all("#matrix tbody tr"), resultRows = all("#results tbody tr.r"),
-      failures = all("details.failure"), colHeads = all("#matrix th.sub"), groups = all("#matrix th.group");
+def _asset(name: str) -> str:
+    """A file of the page kept as package data (``report_assets/``): its text goes into the page as is, and the
+    Content-Security-Policy hashes exactly that text, so the files' first newline is part of it."""
+    return files(__package__).joinpath("report_assets", name).read_text(encoding="utf-8")
 
-  function state() { var s = {}; KEYS.forEach(function (k) { s[k] = ctl[k].value.trim(); }); return s; }
-  function matcher(pattern) {
-    if (!pattern) { return function () { return true; }; }
-    var p = pattern.toLowerCase();
-    if (p.indexOf("*") < 0 && p.indexOf("?") < 0) {
-      return function (t) { return t.toLowerCase().indexOf(p) >= 0; };
-    }
-    var re = new RegExp("^" + p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$");
-    return function (t) { return re.test(t.toLowerCase()); };
-  }
-  function among(list, value) { return !value || (" " + list + " ").indexOf(" " + value + " ") >= 0; }
-  function toHash(s) {
-    return KEYS.filter(function (k) { return s[k]; })
-      .map(function (k) { return k + "=" + encodeURIComponent(s[k]); }).join("&");
-  }
-  function fromHash() {
-    var h = window.location.hash.replace(/^#/, "");
-    if (h.indexOf("=") < 0) { return false; }
-    h.split("&").forEach(function (part) {
-      var i = part.indexOf("="), k = part.slice(0, i), v = decodeURIComponent(part.slice(i + 1));
-      if (KEYS.indexOf(k) < 0) { return; }
-      var c = ctl[k];
-      if (c.tagName === "SELECT" && !all("#filter-" + k + " option").some(function (o) { return o.value === v; })) {
-        var o = document.createElement("option"); o.value = v; o.textContent = v; c.appendChild(o);
-      }
-      c.value = v;
-    });
-    return true;
-  }
-  function apply(writeHash) {
-    var s = state(), text = matcher(s.check), visible = 0, rows = 0, shown = 0;
-    colHeads.forEach(function (th) { th.hidden = !among(th.dataset.endpoints, s.endpoint); });
-    groups.forEach(function (g) {
-      var n = colHeads.filter(function (th) { return th.dataset.group === g.dataset.group && !th.hidden; }).length;
-      g.hidden = n === 0; g.colSpan = Math.max(n, 1);
-    });
-    matrixRows.forEach(function (tr) {
-      var any = !s.endpoint && !s.verdict;  // a model probed for nothing the filters keep is left out
-      all("#" + tr.id + " td.cell").forEach(function (td) {
-        td.hidden = !among(td.dataset.endpoints, s.endpoint);
-        var hit = s.verdict ? td.dataset.verdict === s.verdict : td.dataset.verdict !== "not probed";
-        td.classList.toggle("dim", !!s.verdict && !hit);
-        if (hit && !td.hidden) { any = true; }
-      });
-      tr.hidden = (s.model && tr.dataset.model !== s.model) || !any;
-      if (!tr.hidden) { rows += 1; }
-    });
-    function keep(el) {
-      var d = el.dataset;
-      return (!s.model || d.model === s.model) && (!s.endpoint || d.endpoint === s.endpoint) &&
-             (!s.outcome || d.outcome === s.outcome) && (text(d.check) || text(d.case));
-    }
-    resultRows.forEach(function (tr) { tr.hidden = !keep(tr); if (!tr.hidden) { visible += 1; } });
-    failures.forEach(function (f) { f.hidden = !keep(f); if (!f.hidden) { shown += 1; } });
-    document.getElementById("results-none").hidden = visible > 0;
-    document.getElementById("matrix-none").hidden = rows > 0;
-    var fn = document.getElementById("failures-none"); if (fn) { fn.hidden = shown > 0 || failures.length === 0; }
-    document.getElementById("count").textContent = visible + " of " + resultRows.length + " results shown";
-    var b = document.body.dataset;
-    b.visibleResults = visible; b.visibleFailures = shown; b.visibleMatrixRows = rows;
-    if (writeHash) {
-      var h = toHash(s), url = window.location.pathname + window.location.search + (h ? "#" + h : "");
-      try { window.history.replaceState(null, "", url); } catch (e) { /* a file:// page may refuse */ }
-    }
-  }
-  KEYS.forEach(function (k) {
-    ctl[k].addEventListener(k === "check" ? "input" : "change", function () { apply(true); });
-  });
-  document.getElementById("filter-reset").addEventListener("click", function () {
-    KEYS.forEach(function (k) { ctl[k].value = ""; }); apply(true);
-  });
-  all("button.chip[data-outcome]").forEach(function (b) {
-    b.addEventListener("click", function () {
-      ctl.outcome.value = ctl.outcome.value === b.dataset.outcome ? "" : b.dataset.outcome; apply(true);
-      document.getElementById("results").scrollIntoView();
-    });
-  });
-  all("button.chip[data-check]").forEach(function (b) {
-    b.addEventListener("click", function () {
-      ctl.check.value = ctl.check.value === b.dataset.check ? "" : b.dataset.check; apply(true);
-    });
-  });
-  var toggle = document.getElementById("toggle-all");
-  if (toggle) {
-    toggle.addEventListener("click", function () {
-      var open = toggle.textContent === "expand all";
-      failures.forEach(function (f) { f.open = open; });
-      toggle.textContent = open ? "collapse all" : "expand all";
-    });
-  }
-  all("#matrix td.cell").forEach(function (td) {
-    td.addEventListener("click", function () {
-      ctl.model.value = td.parentNode.dataset.model; ctl.endpoint.value = td.dataset.endpoints.split(" ")[0];
-      ctl.verdict.value = ""; apply(true); document.getElementById("results").scrollIntoView();
-    });
-  });
-  all("button.copy").forEach(function (b) {
-    b.addEventListener("click", function () {
-      var pre = document.getElementById(b.dataset.target), sel = window.getSelection(), r = document.createRange();
-      r.selectNodeContents(pre); sel.removeAllRanges(); sel.addRange(r);
-      var done = function () { b.textContent = "copied"; };
-      if (navigator.clipboard) { navigator.clipboard.writeText(pre.textContent).then(done, function () {}); }
-      else { try { document.execCommand("copy"); done(); } catch (e) { /* selected: Ctrl-C */ } }
-    });
-  });
-  window.addEventListener("hashchange", function () { if (fromHash()) { apply(false); } });
-  fromHash();
-  apply(false);
-  document.body.dataset.ready = "1";
-}());
-"""
+
+CSS = _asset("report.css")
+SCRIPT = _asset("report.js")
 
 
 def _csp_hash(text: str) -> str:

@@ -1,8 +1,8 @@
 """The pytest surface of oimi-conformance, registered through the ``pytest11`` entry point.
 
 * Suites (``suites/test_*.py``) declare ``OIMI_AREAS`` and one test taking ``oimi_result``: the
-  plugin parametrizes it with every (check, case, model) pair of those areas, sends every planned
-  request once before the first test, and judges one check per test item.
+  plugin makes one item of it per (check, case, model) pair of those areas (``suite_items.CheckItem``),
+  sends every planned request once before the first item, and judges one check per item.
 * Application teams get the ``oimi_conforms`` fixture to judge bodies their own tests capture.
 
 Precedence of settings: command-line options, then ``OIMI_API_KEY`` for the key, then defaults
@@ -11,7 +11,6 @@ Precedence of settings: command-line options, then ``OIMI_API_KEY`` for the key,
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,10 +18,13 @@ from typing import Any, Protocol
 import pytest
 
 from . import allure_support as _allure
-from .errors import ContractViolation, HarnessError, TransportFault, UsageError
+from .errors import ContractViolation, UsageError
 from .kinds import Verdict, judge
+from .prepared_run import prepared, run_of
 from .results import CheckResult, Outcome, summary_table
 from .safe_text import terminal
+from .suite_items import ALLURE_ITEM, CheckItem, areas_pairs, exchange_dicts, make_items
+from .suite_items import judge as judge_item
 
 
 class Conforms(Protocol):
@@ -52,93 +54,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption("--oimi-timeout" if flag == "--timeout" else flag, **kwargs)
 
 
-def options_from_pytest(config: pytest.Config) -> Any:
-    from .session import options_from
-
-    return options_from(lambda name: config.getoption("oimi_timeout" if name == "timeout" else name))
-
-
-class PreparedRun:
-    """The run behind one pytest session. ``oimi-conformance run`` prepares it before pytest starts
-    (so a bad option or an unreachable target is one line, exit 2) and hands it in as a plugin;
-    plain ``pytest suites`` prepares it lazily, when a suite is collected."""
-
-    def __init__(self, options: Any, progress: bool = True) -> None:
-        from .session import Target
-
-        self.options = options
-        self.progress = progress
-        self.target = Target(options)
-        self.engine: Any = None
-        self.pairs: list[Any] = []
-        self.results: dict[str, CheckResult] = {}
-        self.error: str | None = None
-        self.exchange_dicts: dict[str, Any] | None = None
-        self.reporter: Any = None
-        self.selected: set[int] | None = None  # case runs of the collected items, after -k and deselection
-        self.sdk_target: Any = None  # sdk.SdkTarget, made by the first SDK check (sdk.pytest_sdk_result)
-
-    def prepare(self) -> None:
-        if self.engine is not None:
-            return
-        from .engine import Engine
-
-        run_config = self.target.__enter__()
-        run_config.progress = self._progress
-        self.engine = Engine(run_config)
-        self.pairs = self.engine.prepare()
-
-    def _progress(self, message: str) -> None:
-        # the exchange runs inside the first test, whose output pytest captures (at the fd level):
-        # the line goes out with capturing suspended, as pytest's own reports do
-        if not self.progress or self.reporter is None:
-            return
-        capman = self.reporter.config.pluginmanager.getplugin("capturemanager")
-        suspended = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
-        with suspended:
-            self.reporter.write_line(f"oimi-conformance: {message}")
-
-    def close(self) -> None:
-        self.target.__exit__()
-
-    def pytest_configure(self, config: pytest.Config) -> None:
-        config.stash[_RUN_KEY] = self
-
-
-_RUN_KEY = pytest.StashKey[PreparedRun]()
-
-
-def _run(config: pytest.Config) -> PreparedRun:
-    run = config.stash.get(_RUN_KEY, None)
-    if run is None:
-        run = PreparedRun(options_from_pytest(config))
-        config.stash[_RUN_KEY] = run
-    if run.engine is None and run.error is None:
-        try:
-            run.prepare()
-        except HarnessError as exc:
-            run.error = str(exc)
-    run.reporter = config.pluginmanager.get_plugin("terminalreporter")
-    return run
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> list[Any] | None:
+    """A suite's test function becomes one lean item per (check, case run) (``suite_items``)."""
+    return make_items(collector, name, obj)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The suite functions ``make_items`` leaves to pytest: parametrized with the same pairs."""
     if "oimi_item" not in metafunc.fixturenames:
         return
-    areas = getattr(metafunc.module, "OIMI_AREAS", None)
-    run = _run(metafunc.config)
-    if run.error is not None:
-        pytest.exit(f"oimi-conformance: error: {run.error}", returncode=pytest.ExitCode.USAGE_ERROR)
-    pairs = [(c, r) for c, r in run.pairs if areas is None or c.area in areas]
+    pairs = areas_pairs(run_of(metafunc.config), metafunc.module)
     metafunc.parametrize("oimi_item", pairs, ids=[f"{c.id}@{r.id}" for c, r in pairs])
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    run = session.config.stash.get(_RUN_KEY, None)
+    run = prepared(session.config)
     if run is None or run.engine is None:
         return
-    params = [item.callspec.params.get("oimi_item") for item in session.items if hasattr(item, "callspec")]
-    run.selected = {id(p[1]) for p in params if isinstance(p, tuple)}  # an empty parametrization gives NotSet
+    run.selected = set()
+    for item in session.items:
+        if isinstance(item, CheckItem):
+            run.selected.add(id(item.case_run))
+        elif hasattr(item, "callspec"):
+            pair = item.callspec.params.get("oimi_item")
+            if isinstance(pair, tuple):  # an empty parametrization gives NotSet
+                run.selected.add(id(pair[1]))
     if run.engine.config.dry_run:  # the plan of what -k and the options left selected; nothing else is sent
         from .matrix import plan_lines
 
@@ -152,31 +93,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.fixture
 def oimi_result(request: pytest.FixtureRequest, oimi_item: Any) -> CheckResult:
     """The judged result of this item's check on its case; a transport fault is a pytest *error*."""
-    run = _run(request.config)
     check, case_run = oimi_item
-    allure = _allure.active(request.config)
-    if allure:  # before anything can fail: allure-pytest must never represent the raw (check, case run) pair
-        _allure.label(check, case_run, f"{check.id}@{case_run.id}")
-    run.engine.exchange(run.selected)
-    result = run.engine.judge_one(check, case_run, run.engine.facts)
-    run.results[f"{check.id}@{case_run.id}"] = result
-    request.node.user_properties.extend([("check_id", result.check_id), ("case_id", result.case_id),
-                                         ("model", result.model or ""), ("outcome", result.outcome)])
-    if allure:
-        request.node.stash[_ALLURE_ITEM] = (check, case_run, result, run.engine.redactor)
-    if result.outcome == Outcome.ERROR:
-        raise TransportFault(terminal(result.message))
-    return result
+    return judge_item(request.node, check, case_run)
 
 
-_ALLURE_ITEM = pytest.StashKey[tuple[Any, Any, Any, Any]]()
 _ALLURE_CACHE = pytest.StashKey[dict[str, Any]]()
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     """Title, description and the redacted exchanges of an Allure result, once the test ran."""
-    described = item.stash.get(_ALLURE_ITEM, None)
+    described = item.stash.get(ALLURE_ITEM, None)
     if described is not None:
         _allure.describe(*described, item.config.stash.setdefault(_ALLURE_CACHE, {}))
 
@@ -195,21 +122,17 @@ def assert_check(result: CheckResult, exchanges: dict[str, Any] | None = None) -
 
 @pytest.fixture
 def oimi_exchanges(request: pytest.FixtureRequest) -> dict[str, Any]:
-    run = _run(request.config)
-    if run.exchange_dicts is None:
-        run.exchange_dicts = {e.id: e.as_dict() for r in run.engine.runs for e in r.exchanges.values()}
-    return run.exchange_dicts
+    return exchange_dicts(run_of(request.config))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    run = session.config.stash.get(_RUN_KEY, None)
+    run = prepared(session.config)
     if run is None or run.engine is None or run.engine.config.dry_run:
         return
     record = run.engine.record(list(run.results.values()))
-    path = record.write(Path(run.options.report_dir))  # with matrix.json and matrix.md beside it
-    from .html_report import write_report
+    from .reporters import write_reports
 
-    page = write_report(path.parent, record.as_dict(), record.exchanges)
+    written = write_reports(record, Path(run.options.report_dir))
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_sep("=", "oimi-conformance")
@@ -225,12 +148,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         root = api_root(str(record.meta["base_url"]))
         reporter.write_line(terminal(f"SDK base URLs: openai {root}/v1; anthropic {root}; "
                                      f"google-genai {root} (api_version v1beta)"))
-        reporter.write_line(f"results: {path}; capability matrix: {path.parent / 'matrix.md'}")
-        reporter.write_line(f"report: {page} (open it in a browser; `oimi-conformance report` builds the Allure one)")
+        reporter.write_line(f"results: {written['results']}; capability matrix: {written['matrix']}")
+        reporter.write_line(f"report: {written['html']} (open it in a browser; `oimi-conformance report` builds the "
+                            "Allure one)")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    run = config.stash.get(_RUN_KEY, None)
+    run = prepared(config)
     if run is not None:
         run.close()
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 if TYPE_CHECKING:
@@ -115,26 +113,6 @@ class RunRecord:
     def as_dict(self) -> dict[str, Any]:
         return {"version": RESULTS_VERSION, "meta": {**self.meta, "counts": self.counts},
                 "models": self.models, "results": [r.as_dict() for r in self.results]}
-
-    def write(self, report_dir: Path) -> Path:
-        report_dir.mkdir(parents=True, exist_ok=True)
-        path = report_dir / "results.json"
-        path.write_text(json.dumps(self.as_dict(), indent=1, sort_keys=False) + "\n", encoding="utf-8")
-        (report_dir / "exchanges.json").write_text(json.dumps(self.exchanges, indent=1) + "\n", encoding="utf-8")
-        self.write_matrix(report_dir)
-        return path
-
-    def write_matrix(self, report_dir: Path) -> dict[str, Any]:
-        """matrix.json and matrix.md beside results.json: the capability matrix of this run's probe cases."""
-        from .matrix import build_matrix, matrix_markdown
-        from .safe_text import clean_value
-
-        matrix = build_matrix(self.as_dict())
-        # a gateway's text may hold lone surrogates, which UTF-8 cannot: they become U+FFFD, never an error
-        (report_dir / "matrix.json").write_text(json.dumps(clean_value(matrix), indent=1, ensure_ascii=False) + "\n",
-                                                encoding="utf-8")
-        (report_dir / "matrix.md").write_text(matrix_markdown(clean_value(matrix)), encoding="utf-8")
-        return matrix
 
 
 SHOWN_REFUSALS = 5

@@ -325,9 +325,9 @@ def target_of(engine: Any) -> SdkTarget:
 
 def pytest_sdk_checks(config: Any) -> list[Check]:
     """The SDK checks this pytest session runs: none unless ``--sdk`` or ``--checks sdk.*``."""
-    from .pytest_plugin import _run
+    from .prepared_run import run_of
 
-    options = _run(config).options  # `oimi-conformance run` hands its own options in; plain pytest reads its flags
+    options = run_of(config).options  # `oimi-conformance run` hands its own options in; plain pytest reads its flags
     if not requested(options.sdk, options.checks):
         return []
     if getattr(options, "shard", None) and not str(options.shard).strip().startswith("1/"):
@@ -340,12 +340,9 @@ def pytest_sdk_checks(config: Any) -> list[Check]:
 
 def pytest_sdk_result(config: Any, check: Check) -> CheckResult:
     """Run one SDK check against the session's target and record it in the session's results.json."""
-    from .pytest_plugin import _run
+    from .prepared_run import run_of
 
-    run = _run(config)
-    target = run.sdk_target
-    if target is None:
-        target = run.sdk_target = target_of(run.engine)
-    result = run_sdk_check(check, target)
+    run = run_of(config)
+    result = run_sdk_check(check, run.sdk_target())
     run.results[f"{check.id}@sdk"] = result
     return result

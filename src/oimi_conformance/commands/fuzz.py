@@ -8,23 +8,11 @@ one line and exit 2. Exit 0: no finding; 1: a fuzz check failed or errored.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from ..errors import UsageError
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # The run options fuzzing takes from `oimi-conformance run` (flag -> help override)
 TARGET_FLAGS = ("--base-url", "--api-key", "--models", "--profile", "--expectations", "--timeout", "--max-requests",
                 "--report-dir", "--target-name", "--sandbox-deviation", "--header", "--secret-header")
-
-
-def fuzz_dir() -> Path:
-    here = Path(__file__).resolve().parents[1]
-    for candidate in (here.parents[1] / "suites" / "fuzz", here / "_suites" / "fuzz"):
-        if (candidate / "test_fuzz.py").is_file():
-            return candidate
-    raise UsageError("the suites/fuzz folder is missing from this installation")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -55,8 +43,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import pytest
 
+    from .. import pytest_argv
+    from ..exits import from_pytest
     from ..fuzz.plugin import PreparedFuzz, fuzz_options
     from ..fuzz.session import FuzzSession
+    from ..reporters import AllureResults, JUnitXml, PytestReport
     from ..session import Options, split_list
 
     target = Options(base_url=args.base_url, api_key=args.api_key, models=split_list(args.models),
@@ -65,21 +56,15 @@ def run(args: argparse.Namespace) -> int:
                      sandbox_deviations=list(args.sandbox_deviation or []), headers=list(args.header or []),
                      secret_headers=list(args.secret_header or []))
     session = FuzzSession(target, fuzz_options(lambda name: getattr(args, name), args.max_requests, args.timeout))
-    folder = fuzz_dir()
+    folder = pytest_argv.suites_folder("fuzz", marker="test_fuzz.py")
     # like `run`: JUnit XML beside results.json (-- ARGS may override); Allure results only with --alluredir DIR
-    report_dir = Path(args.report_dir)
-    reports = [f"--junitxml={report_dir / 'junit.xml'}", "-o", "junit_suite_name=oimi-conformance-fuzz",
-               *(["--alluredir", args.alluredir, "--clean-alluredir"] if args.alluredir else [])]
+    reports: list[PytestReport] = [JUnitXml("oimi-conformance-fuzz"),
+                                   *([AllureResults(args.alluredir)] if args.alluredir else [])]
     try:
         session.prepare()
-        argv = [str(folder), "-p", "no:cacheprovider", "--rootdir", str(folder), "-o", "addopts=",
-                "-q" if args.quiet else "-rfE", "--tb=short", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-                "--report-dir", args.report_dir, *reports, *args.pytest_args]
+        argv = pytest_argv.build(folder, quiet=args.quiet, report_dir=Path(args.report_dir), reports=reports,
+                                 options=["--report-dir", args.report_dir], pytest_args=args.pytest_args)
         code = pytest.main(argv, plugins=[PreparedFuzz(session)])
     finally:
         session.close()
-    if code in (0, 1):
-        return int(code)
-    if code == 5:
-        print("oimi-conformance: error: no operation selected (see --operations)", file=sys.stderr)
-    return EXIT_USAGE
+    return from_pytest(code, "no operation selected (see --operations)")

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_OK = 0
+from ..exits import EXIT_OK
 
 DESCRIPTION = """\
 Probe every (model, capability) cell with one small request and report each cell supported (2xx and
@@ -75,10 +75,9 @@ def run_matrix(args: argparse.Namespace) -> int:
         record = engine.record(results)
         record.meta["mode"] = "matrix"
         report_dir = Path(options.report_dir)
-        record.write(report_dir)
-        from ..html_report import write_report
+        from ..reporters import write_reports
 
-        page = write_report(report_dir, record.as_dict(), record.exchanges)  # the matrix is its first section
+        page = write_reports(record, report_dir)["html"]  # the page's first section is the matrix
         matrix = json.loads((report_dir / "matrix.json").read_text(encoding="utf-8"))
     if args.json:
         print(json.dumps(matrix, indent=1, ensure_ascii=False))

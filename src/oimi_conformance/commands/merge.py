@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..exits import EXIT_FAILED, EXIT_OK
 
-EXIT_OK, EXIT_FAILED = 0, 1
 SAME_RUN = ("target", "profile", "expectations", "mode")
 
 
@@ -99,22 +98,15 @@ def merge_records(shards: list[tuple[dict[str, Any], dict[str, Any]]]) -> tuple[
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..html_report import write_report
+    from ..reporters import AllureResults, write_reports
 
     folders = [Path(d) for d in args.dirs]
     record, names = merge_records([_load(f) for f in folders])
     out = Path(args.report_dir)
     if out.resolve() in {f.resolve() for f in folders}:
         raise UsageError("--report-dir must not be one of the shards' folders")
-    record.write(out)
-    page = write_report(out, record.as_dict(), record.exchanges)
-    allure = out / "allure-results"
-    for folder in folders:  # Allure results are one file per test, uniquely named: side by side is a merge
-        if (folder / "allure-results").is_dir():
-            allure.mkdir(parents=True, exist_ok=True)
-            for item in (folder / "allure-results").iterdir():
-                if item.is_file():
-                    shutil.copy2(item, allure / item.name)
+    page = write_reports(record, out)["html"]
+    AllureResults.merge(folders, out)
     counts = record.counts
     print(f"merged {len(names)} shards ({', '.join(names)}): " + ", ".join(f"{v} {k}" for k, v in counts.items())
           + f"\nreport: {out / 'results.json'}, {out / 'matrix.md'}, {page}")

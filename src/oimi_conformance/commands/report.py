@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..exits import EXIT_OK, EXIT_TOOL
+from ..reporters import AllureResults
 
-EXIT_OK, EXIT_TOOL = 0, 2
-ALLURE_RESULTS, ALLURE_REPORT = "allure-results", "allure-report"
+ALLURE_RESULTS, ALLURE_REPORT = AllureResults.FOLDER, "allure-report"
 TIMEOUT = 600  # seconds for `allure generate`
 _ANALYTICS = re.compile(
     r"\s*<script[^>]*\ssrc=\"https://www\.googletagmanager\.com/[^\"]*\"[^>]*>\s*</script>"

@@ -121,13 +121,13 @@ def _target_options(config: pytest.Config) -> Any:
     same gateway, sandbox included, and write one report), else the pytest options."""
     from dataclasses import replace
 
-    from .. import pytest_plugin
+    from ..prepared_run import options_from_pytest
+    from ..prepared_run import prepared as prepared_run
 
-    key = getattr(pytest_plugin, "_RUN_KEY", None)
-    prepared = config.stash.get(key, None) if key is not None else None
+    prepared = prepared_run(config)
     engine = getattr(prepared, "engine", None)
     if prepared is None or engine is None:
-        return pytest_plugin.options_from_pytest(config)
+        return options_from_pytest(config)
     run = engine.config
     expectations = getattr(run.expectations, "source", "") or None
     return replace(prepared.options, base_url=run.base_url, api_key=run.keys.get("main"), target=run.target,

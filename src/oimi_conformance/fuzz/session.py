@@ -18,6 +18,7 @@ from ..errors import HarnessError, UsageError
 from ..exchange import Exchange
 from ..outcomes import OutcomePolicy, start
 from ..redact import Redactor
+from ..reporters import DATA_REPORTERS, write_reports
 from ..results import CheckResult, RunRecord, record_meta
 from ..specdir import spec_root
 from ..usage import add_body
@@ -432,7 +433,7 @@ class FuzzSession:
                                "requests": earlier.get("meta", {}).get("requests", 0) + self.sent}
                 record.meta.pop("counts", None)
                 record.models = earlier.get("models") or record.models
-        written = record.write(report_dir)
+        written = write_reports(record, report_dir, DATA_REPORTERS)["results"]
         guard_keys(report_dir, list(self.run_config.secrets) if self.run_config else [])
         return written
 
