@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,10 +194,15 @@ class Engine:
                 ) -> list[tuple[Check, CaseRun]]:
         """Select checks, discover models, plan cases: every (check, case run) pair to judge.
         ``planner``: models -> case runs, instead of ``plan_runs`` (the capability matrix plans its own)."""
-        self.checks = select(self.config.checks, self.config.exclude_checks)
-        if self.library is not None and self.replaying:
-            self.library.check_all()  # a tampered or broken cassette stops the run here, in one line
-        self.models = self.scheduler.run_async(discover(self.config, self.scheduler))
+        # the check modules are imported while the model list is on its way (the discovery waits on the network)
+        with ThreadPoolExecutor(1) as pool:
+            selecting = pool.submit(select, self.config.checks, self.config.exclude_checks)
+            try:
+                if self.library is not None and self.replaying:
+                    self.library.check_all()  # a tampered or broken cassette stops the run here, in one line
+                self.models = self.scheduler.run_async(discover(self.config, self.scheduler))
+            finally:
+                self.checks = selecting.result()  # a bad --checks is told first, as when it was selected first
         planned = planner(self.models) if planner else plan_runs(self.models, self.config.keys,
                                                                  case_patterns=self.config.cases)
         # a case no selected check judges is not worth a request, nor one about another kind of gateway;
