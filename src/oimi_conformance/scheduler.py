@@ -155,7 +155,7 @@ class Scheduler:
         self.slots = Slots(config.concurrency)
         self.sent = 0  # distinct requests asked for (each identical request counts once)
         self.network_requests = 0  # what the transports really sent, retries included
-        self.cache: dict[RequestKey, asyncio.Task[Exchange]] = {}
+        self.cache: dict[RequestKey, asyncio.Future[Exchange]] = {}
         self.turns: dict[RequestKey, Turn] = {}
         self.finished: dict[RequestKey, Exchange] = {}  # answers of earlier phases (the discovery's model list)
         self.tasks: dict[int, asyncio.Future[None]] = {}  # id(case run) -> its exchange, for runs sent `after` it
@@ -214,15 +214,27 @@ class Scheduler:
         key = (request.method, request.url, tuple(sorted(request.headers.items())), request.body)
         if key in self.finished:  # answered in an earlier phase (e.g. the discovery's model list)
             return self.finished[key]
-        task = self.cache.get(key)
-        if task is None:
-            self.sent += 1
-            self.turns[key] = Turn(priority)
-            task = asyncio.ensure_future(self._send_retrying(request, self.turns[key]))
-            self.cache[key] = task
-        else:  # asked for again, maybe by a longer chain: it waits no longer than that chain would
+        shared = self.cache.get(key)
+        if shared is not None:  # asked for again, maybe by a longer chain: it waits no longer than that chain
             self.slots.promote(self.turns[key], priority)
-        exchange = await task
+            return await asyncio.shield(shared)  # one asker stopped does not stop the others' answer
+        # the first asker sends it itself, at once (a task of its own would start only after every other
+        # case run has built its request), and shares the answer with those who ask for it meanwhile
+        self.sent += 1
+        shared = self.cache[key] = asyncio.get_running_loop().create_future()
+        self.turns[key] = Turn(priority)
+        try:
+            exchange = await self._send_retrying(request, self.turns[key])
+        except BaseException as exc:
+            if not shared.done():
+                if isinstance(exc, Exception):
+                    shared.set_exception(exc)
+                    shared.exception()  # told to those who wait, and not logged as never retrieved
+                else:
+                    shared.cancel()
+            raise
+        if not shared.done():
+            shared.set_result(exchange)
         self.finished[key] = exchange
         return exchange
 
@@ -298,7 +310,9 @@ class Scheduler:
         reported unfinished."""
         self.total = len(runs)
         self.costs = chain_costs(runs)
-        self.tasks = {id(r): asyncio.ensure_future(self.run_case(r)) for r in runs}
+        # started longest chain first: the free slots go to the first requests sent
+        by_chain = sorted(runs, key=lambda r: -self.costs[id(r)])
+        self.tasks = {id(r): asyncio.ensure_future(self.run_case(r)) for r in by_chain}
         if not self.tasks:
             return
         _, pending = await asyncio.wait(self.tasks.values(), timeout=self.remaining())
