@@ -52,9 +52,12 @@ class Slots:
         if self.free > 0 and not self.waiting:
             self.free -= 1
             return
-        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
         turn.ready = ready
         heapq.heappush(self.waiting, (-turn.priority, next(self.arrivals), ready))
+        if self.free > 0:  # a slot is free, a hand-over just not yet run: it serves the best waiter, maybe this one
+            loop.call_soon(self._hand_over)
         try:
             await ready
         except asyncio.CancelledError:
@@ -73,12 +76,20 @@ class Slots:
             heapq.heappush(self.waiting, (-priority, next(self.arrivals), turn.ready))
 
     def release(self) -> None:
-        while self.waiting:
-            _, _, turn = heapq.heappop(self.waiting)
-            if not turn.done():
-                turn.set_result(None)  # the slot goes straight to the waiter: ``free`` does not change
-                return
         self.free += 1
+        if self.waiting:
+            # handed over on the loop's next turn: by then the releasing case run has queued its next step
+            # (nothing awaits between its answer and that), so a chain's next link competes for this slot
+            asyncio.get_running_loop().call_soon(self._hand_over)
+
+    def _hand_over(self) -> None:
+        while self.free > 0 and self.waiting:
+            _, _, ready = heapq.heappop(self.waiting)
+            if not ready.done():  # a cancelled waiter, or a stale entry of a promoted one, is skipped
+                self.free -= 1
+                ready.set_result(None)
+        while self.waiting and self.waiting[0][2].done():  # no stale entry keeps the fast path shut
+            heapq.heappop(self.waiting)
 
     @contextlib.asynccontextmanager
     async def held(self, turn: Turn) -> Any:
