@@ -89,15 +89,14 @@ def test_the_curl_reproducer_sends_the_content_type_that_was_sent(tmp_path):
 
 
 def test_a_retry_wait_never_exceeds_the_timeout():
-    from oimi_conformance.redact import Redactor
+    from oimi_conformance.scheduler import RetryPolicy
     from oimi_conformance.stream_limits import StreamLimits
-    from oimi_conformance.transport import LiveTransport
 
-    transport = LiveTransport(Redactor(), StreamLimits(idle_timeout=0.2, total_timeout=0.8))
+    retry = RetryPolicy(StreamLimits(idle_timeout=0.2, total_timeout=0.8))
     answer = Exchange("c/m/main", "POST", "http://h/", {}, None, status=429, response_headers={"retry-after": "100000"})
-    assert transport._retry_wait(answer, 1) == 0.2
+    assert retry.wait(answer, 1) == 0.2
     answer.response_headers["retry-after"] = "nan"
-    assert transport._retry_wait(answer, 1) == 0.0
+    assert retry.wait(answer, 1) == 0.0
 
 
 def test_the_events_of_a_big_stream_are_read_again_from_disk_with_their_arrival_times():

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from oimi_conformance.cli import main
-from oimi_conformance.engine import fold_compact_aliases
+from oimi_conformance.discovery import fold_compact_aliases
 from oimi_conformance.plan import api_root, join_url
 from oimi_conformance.profile import load_expectations, load_profile
 from oimi_conformance.sandbox.server import SandboxConfig, start_sandbox

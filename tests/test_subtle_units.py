@@ -8,7 +8,7 @@ import json
 from oimi_conformance.checks import accounting, disclosure, increments, parameters
 from oimi_conformance.checks.answers import Answer, read_answer
 from oimi_conformance.checks.scoped_keys import listed_ids
-from oimi_conformance.engine import _why_not_follow
+from oimi_conformance.scheduler import why_not_follow as _why_not_follow
 
 
 def _sse(*events: dict, named: bool = False) -> bytes:

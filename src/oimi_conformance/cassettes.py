@@ -22,16 +22,21 @@ import socket
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from vcr.request import Request as VcrRequest
 from vcr.serializers import compat, yamlserializer
 
+from . import __version__
 from .cassette_yaml import CassetteError, load_interactions, load_yaml
-from .errors import HarnessError
+from .errors import HarnessError, UsageError
 from .exchange import Exchange
 from .redact import REDACTED, SECRET_QUERY, Redactor
+
+if TYPE_CHECKING:
+    from .engine import RunConfig
+    from .plan import CaseRun
 
 RECORD_MODES = ("once", "new_episodes", "all", "none")  # vcrpy's modes, with vcrpy's meanings
 
@@ -126,6 +131,39 @@ def guard(paths: list[Path], secrets: list[str]) -> None:
     if leaked:
         raise CassetteLeak(f"refused to keep {len(leaked)} cassette(s) that still held a key given to this run "
                            f"(deleted): {', '.join(leaked)}")
+
+
+def record_runs(config: RunConfig, runs: list[CaseRun], redactor: Redactor) -> list[Path]:
+    """Record every case run that reached the gateway (one cassette per case run and model) and the
+    recording's ``_run.json``, then let the guard re-read what was written."""
+    root = Path(config.cassette_dir or "cassettes")
+    if config.record_mode == "all" and root.is_dir():
+        for stale in root.rglob("*.yaml"):  # "all" re-records the target: no cassette of a removed case stays
+            stale.unlink()
+    written, failed = [], []
+    for run in runs:
+        if not run.exchanges or all(e.replayed for e in run.exchanges.values()):
+            continue
+        path = cassette_path(root, f"{run.case.id}/{'-' if run.model is None else run.model}/-")
+        try:
+            write_cassette(path, list(run.exchanges.values()), run.model)
+        except OSError as exc:  # one cassette that cannot be written must not stop the others, nor the guard
+            failed.append(f"{path}: {exc.strerror or exc}")
+        if path.is_file():
+            written.append(path)
+    meta: dict[str, Any] = {"target": config.target, "base_url": redactor.url(config.base_url),
+            "profile": config.profile.name, "models": config.models,
+            "expectations": ",".join(Path(p).stem for p in config.expectations.source.split(","))
+            if config.expectations.source else None,
+            "key_roles": sorted(config.keys), "harness_version": __version__}
+    if config.headers:  # replay sends them again, so cassette matching sees the same headers
+        meta.update(headers=config.headers.redacted(), secret_headers=sorted(config.headers.secret_names))
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "_run.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    guard([*written, root / "_run.json"], redactor.secrets)
+    if failed:
+        raise UsageError(f"could not write {len(failed)} cassette(s): {'; '.join(failed[:3])}")
+    return written
 
 
 # -- reading ----------------------------------------------------------------------------------------

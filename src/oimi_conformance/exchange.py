@@ -188,11 +188,10 @@ def _get_events(self: Exchange) -> list[Any]:
     spilled = str(self.__dict__.get("_spilled"))
     if _reparsed is not None and _reparsed[0] == spilled:
         return _reparsed[1]
-    from .json_array import JSONArrayReader
-    from .sse import SSEReader
+    from .framing import reader_for
 
-    reader: Any = SSEReader() if self.__dict__["_framing"] == "sse" else JSONArrayReader()
-    events = read_all(self.body, reader).items  # what stopped the stream, if anything, is in ``stop`` already
+    # what stopped the stream, if anything, is in ``stop`` already
+    events = read_all(self.body, reader_for(self.__dict__["_framing"])).items
     if len(events) == len(arrivals):
         events = [dataclasses.replace(e, arrival=a) for e, a in zip(events, arrivals, strict=True)]
     _reparsed = (spilled, events)

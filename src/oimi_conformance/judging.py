@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .kinds import Verdict, get_kind, judge_items, judge_json, reader_for
+from .framing import FRAMINGS, reader_for
+from .kinds import Verdict, get_kind, judge_items, judge_json
 from .stream_limits import read_all
 from .violations import Violation
 
@@ -34,15 +35,15 @@ def judge_exchange(exchange: Exchange, step: Step) -> Verdict:
         return judge_json(kind, exchange.body)
     framing = kind.framing
     found: list[Violation] = []
-    if framing == "sse" and not exchange.is_event_stream:
+    table = FRAMINGS[framing]
+    if table.self_describing and exchange.content_type not in table.content_types:
         found.append(Violation("framing.content-type", f"a stream was requested; expected Content-Type "
-                               f"text/event-stream, got {exchange.content_type or 'none'}"))
-    if framing == "json_array" and exchange.is_event_stream:
-        # a JSON-array stream answered as SSE: judge what was sent, and say so
-        framing, kind = "sse", get_kind("gemini.stream.sse")
-        # its own rule id: gemini.json-array-framing (a warning) reports this known new-api behaviour once
-        found.append(Violation("compat.json-array-as-sse", "streamGenerateContent without alt=sse answered "
-                               "text/event-stream instead of Google's JSON-array framing"))
+                               f"{table.content_types[0]}, got {exchange.content_type or 'none'}"))
+    if table.as_event_stream is not None and exchange.is_event_stream:
+        # a stream of another framing answered as SSE: judge what was sent, and say so
+        substitute = table.as_event_stream
+        framing, kind = substitute.framing, get_kind(substitute.kind)
+        found.append(Violation(substitute.rule, substitute.message))
     items, stop = stream_items(exchange, framing)
     request = exchange.request_json if isinstance(exchange.request_json, dict) else None
     verdict = judge_items(kind, items, stop, request)

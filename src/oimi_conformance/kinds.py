@@ -9,15 +9,15 @@ from functools import cache
 from typing import Any
 
 from .errors import UsageError
+from .framing import names as framing_names
+from .framing import reader_for
 from .grammar import StreamJudge, load_grammar
-from .json_array import JSONArrayReader
 from .schemas import default_store
 from .specdir import load_data
-from .sse import SSEReader
 from .stream_limits import read_all
 from .violations import Violation
 
-FRAMINGS = ("json", "sse", "json_array")
+FRAMINGS = framing_names()  # framing.FRAMINGS is the table; kinds.yaml names one per kind
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,6 @@ def judge_json(kind: Kind, body: bytes | str | Any, *, parsed: bool = False) -> 
 def _too_deep() -> Violation:
     return Violation("framing.too-deep", "the body nests deeper than the harness can judge "
                      f"(Python's limit is about {sys.getrecursionlimit()} levels); no real answer nests like this")
-
-
-def reader_for(framing: str) -> SSEReader | JSONArrayReader:
-    return SSEReader() if framing == "sse" else JSONArrayReader()
 
 
 def judge_items(kind: Kind, items: list[Any], stop: Any, request: dict[str, Any] | None = None) -> Verdict:

@@ -1,13 +1,15 @@
 """Sending a prepared request and reading the answer under limits, for live runs.
 
 Every network failure is turned into data here (``Exchange.fault`` or ``Exchange.stop``), in one
-place, so no check and no report ever sees an httpx exception. 429 answers are retried after
-``Retry-After`` (bounded) unless the step probes the 429 itself.
+place, so no check and no report ever sees an httpx exception. A transport sends once: the scheduler
+(``scheduler.py``) decides what is sent when, and retries 429 answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import tempfile
 import time
 from collections.abc import Callable
@@ -17,9 +19,8 @@ from typing import Any, Protocol
 import httpx
 
 from .exchange import SPILL_BYTES, Exchange
-from .json_array import JSONArrayReader
+from .framing import live_reader
 from .redact import Redactor
-from .sse import SSEReader
 from .stream_limits import StreamLimits, read_stream
 
 
@@ -32,7 +33,7 @@ class Request:
     url: str
     headers: dict[str, str]
     body: bytes | None
-    expect_stream: str | None = None  # "sse" | "json_array" when the step asked for a stream
+    expect_stream: str | None = None  # the framing a streamed step expects (framing.stream_framing)
     retry_429: bool = True
 
 
@@ -79,14 +80,6 @@ class _Tee:
 
     def close(self) -> list[Any]:
         return self.inner.close() if self.inner else []
-
-
-def _reader_for(content_type: str, status: int, expect_stream: str | None) -> Any:
-    if content_type == "text/event-stream":
-        return SSEReader()
-    if expect_stream == "json_array" and 200 <= status < 300 and content_type in ("application/json", ""):
-        return JSONArrayReader()
-    return None
 
 
 def sent_headers(request: Request) -> dict[str, str]:
@@ -146,14 +139,18 @@ class CassetteTransport:
             await self.live.aclose()
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context, built once: loading the CA bundle costs ~20 ms per client, and a run
+    makes one client for the discovery and one for the exchanges."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class LiveTransport:
     def __init__(self, redactor: Redactor, limits: StreamLimits, *, connect_timeout: float = 10.0,
-                 max_retries: int = 3, max_retry_wait: float = 30.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.redactor = redactor
         self.limits = limits
-        self.max_retries = max_retries
-        self.max_retry_wait = max_retry_wait
         self.clock = clock
         self.origin = clock()
         self.requests_sent = 0
@@ -161,7 +158,7 @@ class LiveTransport:
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(connect=connect_timeout, read=limits.idle_timeout, write=connect_timeout,
                                   pool=None),
-            follow_redirects=False, trust_env=False,
+            follow_redirects=False, trust_env=False, verify=_tls_context(),
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         )
 
@@ -172,35 +169,7 @@ class LiveTransport:
         return request_record(request, self.redactor, round(self.clock() - self.origin, 4))
 
     async def send(self, request: Request) -> Exchange:
-        attempts = 0
-        first = self.clock()
-        started = round(first - self.origin, 4)
-        while True:
-            attempts += 1
-            exchange = await self._send_once(request)
-            exchange.attempts = attempts
-            exchange.started = started
-            exchange.elapsed = self.clock() - first  # the whole exchange, retries and their waits included
-            if exchange.status != 429 or not request.retry_429 or attempts > self.max_retries:
-                return exchange
-            wait = self._retry_wait(exchange, attempts)
-            # a gateway's Retry-After never stretches an exchange past the run's own bound on it
-            budget = self.limits.total_timeout - (self.clock() - first)
-            if wait > budget:
-                return exchange
-            await asyncio.sleep(wait)
-
-    def _retry_wait(self, exchange: Exchange, attempts: int) -> float:
-        value = exchange.response_headers.get("retry-after", "")
-        try:
-            wait = float(value)
-        except ValueError:
-            wait = 2.0 ** (attempts - 1)  # no usable Retry-After: back off 1, 2, 4 s
-        if wait != wait:  # NaN
-            wait = 0.0
-        return max(0.0, min(wait, self.max_retry_wait, self.limits.idle_timeout))
-
-    async def _send_once(self, request: Request) -> Exchange:
+        """One attempt (the scheduler retries a 429)."""
         exchange = self._record(request)
         headers = sent_headers(request)
         start = self.clock()
@@ -223,7 +192,7 @@ class LiveTransport:
             exchange.status = response.status_code
             raw_headers = "\n".join(f"{k}: {v}" for k, v in response.headers.multi_items())
             exchange.response_headers = self.redactor.headers(response.headers.multi_items())
-            tee = _Tee(_reader_for(exchange.content_type, response.status_code, request.expect_stream),
+            tee = _Tee(live_reader(exchange.content_type, response.status_code, request.expect_stream),
                        self.limits.max_bytes)
             remaining = max(0.1, self.limits.total_timeout - (self.clock() - start))
             limits = StreamLimits(self.limits.idle_timeout, remaining, self.limits.max_bytes)

@@ -3,6 +3,7 @@ buffered burst at the end. Judged from live arrival times, so skipped on replay.
 
 from __future__ import annotations
 
+from ..framing import answered_framing, stream_framing
 from ..judging import stream_items
 from ..profile import Profile
 from .registry import CheckContext, check
@@ -17,8 +18,7 @@ def _is_stream(case) -> bool:
 
 def _events(ctx: CheckContext) -> list:
     exchange = ctx.require_success()
-    framing = "json_array" if ctx.step.operation == "streamGenerateContent" and "alt=sse" not in exchange.url \
-        and not exchange.is_event_stream else "sse"
+    framing = answered_framing(stream_framing(ctx.step.operation, exchange.url), exchange.content_type)
     items, _ = stream_items(exchange, framing)
     return items
 

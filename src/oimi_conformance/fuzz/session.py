@@ -176,31 +176,11 @@ class FuzzSession:
         return models
 
     def _discover(self, config: Any) -> list[tuple[str, frozenset[str] | None]]:
-        import httpx
-
-        from ..plan import join_url
+        """The harness's one discovery (``discovery.py``): the same GET /v1/models as a run's, read alike."""
+        from ..discovery import discover_live
 
         self._spend()
-        try:
-            response = httpx.get(join_url(config.base_url, "/v1/models"), headers={**config.headers.values,
-                                                              "Authorization": f"Bearer {config.keys['main']}"},
-                                 timeout=self.options.timeout)
-        except httpx.HTTPError as exc:
-            raise UsageError(f"{self.redactor.url(config.base_url)} is unreachable: "
-                             f"{self.redactor.text(str(exc) or type(exc).__name__)}") from None
-        try:
-            data = response.json().get("data")
-        except (ValueError, AttributeError):
-            data = None
-        found: dict[str, frozenset[str] | None] = {}
-        for item in data if isinstance(data, list) else []:
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                claims = item.get("supported_endpoint_types")
-                found.setdefault(item["id"], frozenset(claims) if isinstance(claims, list) else None)
-        if not found:
-            raise UsageError(f"GET /v1/models listed no models (HTTP {response.status_code}); name models with "
-                             "--models")
-        return sorted(found.items())
+        return [(m.id, m.claims) for m in discover_live(config, self.redactor)]
 
     def _register_positive_hooks(self) -> None:
         from hypothesis import strategies as st

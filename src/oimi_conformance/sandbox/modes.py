@@ -8,7 +8,7 @@ baseline of the deviation self-tests, and as the providers' upstream behind a re
 
 The mode follows new-api as built and run here (commit 116255f076a3e9d92b0c9a85303daae73997b55e). Older
 versions routed /v1/responses/compact to <model>-openai-compact; that is the ``responses.compact-suffix``
-deviation, which the harness also handles (oracle.fold_compact_aliases, Exchange.no_channel).
+deviation, which the harness also handles (discovery.fold_compact_aliases, Exchange.no_channel).
 
 A mode is a set of named deviations (``deviations.py``): each new-api behaviour that departs from the
 reference is one named, switchable behaviour, so the self-tests can show which check it trips.
