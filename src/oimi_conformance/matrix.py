@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .capabilities import VERDICTS, capability_verdicts, claim_covers
 from .cases import Case, probe_cases
@@ -22,6 +22,9 @@ from .endpoints import capability_names, claim_of_endpoint, labels, requires
 from .errors import UsageError
 from .plan import CaseRun, ModelInfo, build_request, plan_runs
 from .safe_text import markdown, terminal
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 MATRIX_VERSION = 1
 SYMBOL = {"supported": "✅", "unsupported": "➖", "broken": "❌", "not probed": "⬜"}  # noqa: RUF001
@@ -94,55 +97,64 @@ def distinct_requests(runs: list[CaseRun], base_url: str, keys: dict[str, str], 
     return len(seen - set(answered))
 
 
-def plan_lines(engine: Any, *, matrix: bool) -> list[str]:
+def plan_lines(engine: Engine, *, matrix: bool) -> list[str]:
     """The dry-run report of a prepared engine: what was sent (discovery at most), the cells, the requests."""
-    runs: list[CaseRun] = engine.runs
-    config = engine.config
-    if engine.sent == 0:
-        head = "dry run: nothing was sent" + (" (models from --models: their claims are unknown without "
-                                              "GET /v1/models)" if config.models else "")
-    else:
-        head = (f"dry run: {engine.sent} request sent, the discovery GET /v1/models ({len(engine.models)} models); "
-                "nothing else (pass --models to send nothing at all)")
+    runs = engine.runs
     cells = [r for r in runs if r.case.probe]
-    by_cell = {(r.model, r.case.capability): r for r in cells}
     models = [m.id for m in engine.models]
     every = capability_names()
     columns = [c for c in every if any(r.case.capability == c for r in cells)] or list(every)
     to_send = [r for r in runs if not r.not_sent]
-    conditional = [r for r in to_send if r.after is not None]
-    requests = distinct_requests(runs, config.base_url, config.keys, engine.finished)
-    lines = [head]
     if matrix:
-        lines.append(f"cells: {len(models)} models x {len(columns)} capabilities = {len(models) * len(columns)}; "
-                     f"{len(to_send)} to probe (at most one request each), {len(runs) - len(to_send)} not probed")
+        scope = (f"cells: {len(models)} models x {len(columns)} capabilities = {len(models) * len(columns)}; "
+                 f"{len(to_send)} to probe (at most one request each), {len(runs) - len(to_send)} not probed")
     else:
-        lines.append(f"case runs: {len(runs)} on {len(models)} models, {len(to_send)} to send; matrix cells probed "
-                     f"by this run: {sum(1 for r in cells if not r.not_sent)} of {len(models) * len(every)} "
-                     "(`oimi-conformance matrix` probes them all)")
+        scope = (f"case runs: {len(runs)} on {len(models)} models, {len(to_send)} to send; matrix cells probed "
+                 f"by this run: {sum(1 for r in cells if not r.not_sent)} of {len(models) * len(every)} "
+                 "(`oimi-conformance matrix` probes them all)")
+    reasons = Counter(r.not_sent for r in runs if r.not_sent)
+    return [_sent_so_far(engine), scope, _requests_line(engine, to_send),
+            *(f"not sent ({n}): {reason}" for reason, n in reasons.most_common(LIST_LIMIT)),
+            *_plan_grid(cells, models, columns)]
+
+
+def _sent_so_far(engine: Engine) -> str:
+    if engine.sent == 0:
+        return "dry run: nothing was sent" + (" (models from --models: their claims are unknown without "
+                                              "GET /v1/models)" if engine.config.models else "")
+    return (f"dry run: {engine.sent} request sent, the discovery GET /v1/models ({len(engine.models)} models); "
+            "nothing else (pass --models to send nothing at all)")
+
+
+def _requests_line(engine: Engine, to_send: list[CaseRun]) -> str:
+    """How many requests the plan sends at most, and what the budget leaves of them."""
+    config = engine.config
+    requests = distinct_requests(engine.runs, config.base_url, config.keys, engine.finished)
     line = f"requests: at most {requests}, identical requests counted once"
+    conditional = sum(1 for r in to_send if r.after is not None)
     if conditional:
-        line += f"; {len(conditional)} of them only if the endpoint's basic request is accepted"
+        line += f"; {conditional} of them only if the endpoint's basic request is accepted"
     if config.max_requests is not None:
         left = max(0, config.max_requests - engine.sent)
         line += f"; budget --max-requests {config.max_requests}: {min(left, requests)} can be sent"
         if requests > left:
             line += f", {requests - left} would be reported not probed/skipped"
-    lines.append(line)
-    reasons = Counter(r.not_sent for r in runs if r.not_sent)
-    lines += [f"not sent ({n}): {reason}" for reason, n in reasons.most_common(LIST_LIMIT)]
-    if cells:
-        lines += ["", "plan: + probed, ~ probed unless the endpoint's basic request is refused, . not probed", ""]
-        width = max([len(m) for m in models] + [5])
-        short = labels()
-        lines.append(" " * width + " " + " ".join(f"{short[c]:>6}" for c in columns))
-        for model in models:
-            marks = []
-            for c in columns:
-                run = by_cell.get((model, c))
-                mark = "." if run is None or run.not_sent else "~" if run.after is not None else "+"
-                marks.append(f"{mark:>6}")
-            lines.append(f"{model:<{width}} " + " ".join(marks))
+    return line
+
+
+def _plan_grid(cells: list[CaseRun], models: list[str], columns: list[str]) -> list[str]:
+    """One line per model, one mark per capability: + probed, ~ probed if the basic request is, . not."""
+    if not cells:
+        return []
+    by_cell = {(r.model, r.case.capability): r for r in cells}
+    width = max([len(m) for m in models] + [5])
+    short = labels()
+    lines = ["", "plan: + probed, ~ probed unless the endpoint's basic request is refused, . not probed", "",
+             " " * width + " " + " ".join(f"{short[c]:>6}" for c in columns)]
+    for model in models:
+        runs = [by_cell.get((model, c)) for c in columns]
+        marks = ["." if r is None or r.not_sent else "~" if r.after is not None else "+" for r in runs]
+        lines.append(f"{model:<{width}} " + " ".join(f"{m:>6}" for m in marks))
     return lines
 
 
@@ -163,34 +175,20 @@ def build_matrix(record: dict[str, Any]) -> dict[str, Any]:
     out_cells: dict[str, dict[str, Any]] = {}
     disagreements = []
     for model in models:
-        row = {}
-        model_claims = claims.get(model)
+        row = out_cells[model] = {}
         for capability, case in probes.items():
             claim = claim_of(case)
+            model_claims = claims.get(model)
             claimed = None if model_claims is None or claim is None else claim in model_claims
-            cell = cells.get((model, capability))
-            if cell is None:
-                reason = ("not claimed: a run probes only the endpoints the gateway claims for a model "
-                          "(`oimi-conformance matrix` probes every cell)" if claimed is False and source == "run"
-                          else "not in this run (--cases, --checks, --capabilities or -k left it out)")
-                cell = {"verdict": "not probed", "failing": [], "cases": [], "reason": reason}
-            verdict = cell["verdict"]
-            note = None
-            if claimed is True and verdict == "unsupported" and claim_covers(case):
-                status = cell.get("status")
-                note = f"claims {claim}, but {case.id} was refused" + (f" (HTTP {status})" if status else "")
-            elif claimed is True and verdict == "broken" and claim_covers(case):
-                note = f"claims {claim}, but {capability} is broken ({', '.join(cell['failing'])})"
-            elif claimed is False and verdict == "supported":
-                note = f"{capability} works, but {claim} is not claimed"
+            cell = cells.get((model, capability)) or _not_probed(claimed, source)
+            note = _disagreement(case, capability, claim, claimed, cell)
             if note:
                 disagreements.append({"model": model, "capability": capability, "claim": claim, "claimed": claimed,
-                                      "verdict": verdict, "note": note[:300]})
-            agrees = None if claimed is None or verdict == "not probed" else note is None
-            row[capability] = {"verdict": verdict, "claimed": claimed, "claim": claim, "agrees": agrees,
+                                      "verdict": cell["verdict"], "note": note[:300]})
+            row[capability] = {"verdict": cell["verdict"], "claimed": claimed, "claim": claim,
+                               "agrees": None if claimed is None or cell["verdict"] == "not probed" else note is None,
                                "case": case.id, "cases": cell["cases"], "failing": cell["failing"],
                                "reason": cell["reason"], "exchange": exchange_of.get((model, capability))}
-        out_cells[model] = row
     counts = {v: sum(1 for r in out_cells.values() for c in r.values() if c["verdict"] == v) for v in VERDICTS}
     return {
         "version": MATRIX_VERSION, "source": source, "target": meta.get("target"), "base_url": meta.get("base_url"),
@@ -203,6 +201,28 @@ def build_matrix(record: dict[str, Any]) -> dict[str, Any]:
         "models": models, "claims": {m: claims.get(m) for m in models},
         "cells": out_cells, "counts": counts, "disagreements": disagreements,
     }
+
+
+def _not_probed(claimed: bool | None, source: str) -> dict[str, Any]:
+    """The cell of a capability no result of the record speaks of, with why."""
+    reason = ("not claimed: a run probes only the endpoints the gateway claims for a model "
+              "(`oimi-conformance matrix` probes every cell)" if claimed is False and source == "run"
+              else "not in this run (--cases, --checks, --capabilities or -k left it out)")
+    return {"verdict": "not probed", "failing": [], "cases": [], "reason": reason}
+
+
+def _disagreement(case: Case, capability: str, claim: str | None, claimed: bool | None,
+                  cell: dict[str, Any]) -> str | None:
+    """How the model's claim (supported_endpoint_types) and the probe's verdict disagree, or None."""
+    verdict = cell["verdict"]
+    if claimed is True and verdict == "unsupported" and claim_covers(case):
+        status = cell.get("status")
+        return f"claims {claim}, but {case.id} was refused" + (f" (HTTP {status})" if status else "")
+    if claimed is True and verdict == "broken" and claim_covers(case):
+        return f"claims {claim}, but {capability} is broken ({', '.join(cell['failing'])})"
+    if claimed is False and verdict == "supported":
+        return f"{capability} works, but {claim} is not claimed"
+    return None
 
 
 # -- rendering ----------------------------------------------------------------------------------------------
