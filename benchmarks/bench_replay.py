@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from oimi_conformance.engine import Engine
-from oimi_conformance.session import Options, Target
+from oimi_conformance.run_options import Options
+from oimi_conformance.target import Target
 
 SHIPPED = Path(__file__).resolve().parents[1] / "cassettes" / "sandbox"
 

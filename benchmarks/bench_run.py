@@ -36,7 +36,7 @@ from typing import Any
 from oimi_conformance.engine import Engine, RunConfig
 from oimi_conformance.plan import CaseRun
 from oimi_conformance.profile import load_expectations, load_profile
-from oimi_conformance.session import SANDBOX_KEYS
+from oimi_conformance.target import SANDBOX_KEYS
 
 
 def free_port() -> int:

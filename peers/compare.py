@@ -15,7 +15,8 @@ from pathlib import Path
 from oimi_conformance.engine import Engine
 from oimi_conformance.matrix import SYMBOL, build_matrix
 from oimi_conformance.profile import load_expectations
-from oimi_conformance.session import Options, Target
+from oimi_conformance.run_options import Options
+from oimi_conformance.target import Target
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = {  # name -> (title, how it was run)

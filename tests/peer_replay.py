@@ -6,7 +6,8 @@ from pathlib import Path
 
 from oimi_conformance.engine import Engine
 from oimi_conformance.results import RunRecord
-from oimi_conformance.session import Options, Target
+from oimi_conformance.run_options import Options
+from oimi_conformance.target import Target
 
 
 def replay(cassettes: Path, profile: str | None = None) -> RunRecord:

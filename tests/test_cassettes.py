@@ -16,8 +16,8 @@ from oimi_conformance.cli import main
 from oimi_conformance.engine import Engine, RunConfig
 from oimi_conformance.exchange import Exchange
 from oimi_conformance.profile import load_expectations, load_profile
-from oimi_conformance.session import SANDBOX_KEYS
 from oimi_conformance.specdir import spec_root
+from oimi_conformance.target import SANDBOX_KEYS
 
 SHIPPED = spec_root().parent / "cassettes" / "sandbox"
 

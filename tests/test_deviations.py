@@ -14,7 +14,7 @@ from oimi_conformance.checks import select
 from oimi_conformance.engine import Engine, RunConfig
 from oimi_conformance.profile import Profile, load_expectations, load_profile
 from oimi_conformance.sandbox.deviations import DEVIATION_NAMES
-from oimi_conformance.session import SANDBOX_KEYS
+from oimi_conformance.target import SANDBOX_KEYS
 
 
 def load_catches(folder: Path) -> dict[str, dict[str, str]]:

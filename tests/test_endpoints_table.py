@@ -16,7 +16,7 @@ from oimi_conformance.errors import UsageError
 from oimi_conformance.html_report import render
 from oimi_conformance.matrix import build_matrix, matrix_markdown, matrix_text
 from oimi_conformance.profile import load_expectations, load_profile
-from oimi_conformance.session import SANDBOX_KEYS
+from oimi_conformance.target import SANDBOX_KEYS
 
 SPECS = specdir.spec_root()
 NEW = "chat-mini"  # the synthetic endpoint: Chat Completions again, under a name no code knows

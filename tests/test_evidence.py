@@ -17,8 +17,8 @@ from oimi_conformance.engine import Engine, RunConfig
 from oimi_conformance.exchange import Exchange
 from oimi_conformance.plan import CaseRun
 from oimi_conformance.profile import load_profile
-from oimi_conformance.session import SANDBOX_KEYS
 from oimi_conformance.stream_limits import StreamStop
+from oimi_conformance.target import SANDBOX_KEYS
 
 # Judged from what the evidence-free answers keep: the status, the headers, the key never echoed, the claim
 # (an answer came), and the framing of bytes that end cleanly.

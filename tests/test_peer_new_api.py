@@ -15,8 +15,8 @@ import pytest
 from oimi_conformance.engine import Engine, RunConfig
 from oimi_conformance.profile import load_expectations, load_profile
 from oimi_conformance.sandbox.server import SandboxConfig, start_sandbox
-from oimi_conformance.session import SANDBOX_KEYS
 from oimi_conformance.specdir import spec_root
+from oimi_conformance.target import SANDBOX_KEYS
 
 from .peer_replay import replay
 

@@ -97,7 +97,7 @@ def test_rules_are_judged_by_their_source_and_a_missing_route_is_no_auth_failure
 def test_basic_scheme_counts_only_where_the_oimi_rules_do(deviant_sandbox):
     from oimi_conformance.engine import Engine, RunConfig
     from oimi_conformance.profile import load_profile
-    from oimi_conformance.session import SANDBOX_KEYS
+    from oimi_conformance.target import SANDBOX_KEYS
 
     sandbox = deviant_sandbox("auth.accept-any-key")
     outcomes = {}

@@ -16,8 +16,8 @@ from oimi_conformance.profile import Expectation, Expectations, load_profile
 from oimi_conformance.sandbox.deviations import DEVIATION_NAMES
 from oimi_conformance.sandbox.server import SandboxConfig, start_sandbox
 from oimi_conformance.sdk import requested, run_sdk_check, sdk_checks, target_of
-from oimi_conformance.session import SANDBOX_KEYS
 from oimi_conformance.specdir import spec_root
+from oimi_conformance.target import SANDBOX_KEYS
 
 for _sdk in ("openai", "anthropic", "google.genai"):  # the `sdk` extra (in `dev`)
     pytest.importorskip(_sdk)

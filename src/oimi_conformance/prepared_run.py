@@ -17,13 +17,13 @@ from .errors import HarnessError
 from .results import CheckResult
 
 if TYPE_CHECKING:
+    from .run_options import Options
     from .sdk import SdkTarget
-    from .session import Options
 
 
 def options_from_pytest(config: pytest.Config) -> Options:
     """The run's options from pytest's command line (pytest-timeout owns --timeout: ours is --oimi-timeout)."""
-    from .session import options_from
+    from .run_options import options_from
 
     return options_from(lambda name: config.getoption("oimi_timeout" if name == "timeout" else name))
 
@@ -32,7 +32,7 @@ class PreparedRun:
     """The run behind one pytest session; see the module's docstring."""
 
     def __init__(self, options: Options, progress: bool = True) -> None:
-        from .session import Target
+        from .target import Target
 
         self.options = options
         self.progress = progress

@@ -48,7 +48,7 @@ def oimi_conforms() -> Conforms:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("oimi-conformance", "oimi-conformance: the target and what to check")
-    from .session import RUN_OPTIONS
+    from .run_options import RUN_OPTIONS
 
     for flag, kwargs in RUN_OPTIONS:
         group.addoption("--oimi-timeout" if flag == "--timeout" else flag, **kwargs)

@@ -20,7 +20,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..checks import select
     from ..docs import checks_markdown
-    from ..session import split_list
+    from ..run_options import split_list
 
     if args.markdown:
         text = checks_markdown()

@@ -17,7 +17,7 @@ TARGET_FLAGS = ("--base-url", "--api-key", "--models", "--profile", "--expectati
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from ..fuzz.plugin import FUZZ_OPTIONS
-    from ..session import RUN_OPTIONS
+    from ..run_options import RUN_OPTIONS
 
     p = subparsers.add_parser(
         "fuzz", help="fuzz every operation of specs/openapi.yaml with schemathesis (negative by default)",
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from ..fuzz.plugin import PreparedFuzz, fuzz_options
     from ..fuzz.session import FuzzSession
     from ..reporters import AllureResults, JUnitXml, PytestReport
-    from ..session import Options, split_list
+    from ..run_options import Options, split_list
 
     target = Options(base_url=args.base_url, api_key=args.api_key, models=split_list(args.models),
                      profile=args.profile, expectations=args.expectations, timeout=args.timeout,

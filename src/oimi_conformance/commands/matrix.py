@@ -31,7 +31,7 @@ Exit codes: 0 whatever the verdicts (a matrix is information: broken cells do no
 
 
 def add_parser(subparsers: Any) -> None:
-    from ..session import RUN_OPTIONS
+    from ..run_options import RUN_OPTIONS
 
     p = subparsers.add_parser("matrix", help="probe every model x capability once: supported, unsupported, broken "
                                              "or not probed, beside the gateway's claims (exit 0)",
@@ -54,8 +54,9 @@ def add_parser(subparsers: Any) -> None:
 def run_matrix(args: argparse.Namespace) -> int:
     from ..engine import Engine
     from ..matrix import matrix_text, plan_lines, plan_matrix
+    from ..run_options import options_from, split_list
     from ..safe_text import terminal
-    from ..session import Target, options_from, split_list
+    from ..target import Target
 
     options = options_from(lambda name: getattr(args, name))
     capabilities = split_list(args.capabilities)

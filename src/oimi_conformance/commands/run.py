@@ -16,7 +16,7 @@ from ..errors import HarnessError
 
 
 def add_parser(subparsers: Any) -> None:
-    from ..session import RUN_OPTIONS
+    from ..run_options import RUN_OPTIONS
 
     r = subparsers.add_parser("run", help="run the conformance suites against a gateway (default: the embedded "
                                           "sandbox)")
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from ..exits import from_pytest
     from ..prepared_run import PreparedRun
     from ..reporters import AllureResults, JUnitXml, PytestReport
-    from ..session import options_from
+    from ..run_options import options_from
 
     options = options_from(lambda name: getattr(args, name))
     if args.replay:  # --replay DIR: offline, from that folder

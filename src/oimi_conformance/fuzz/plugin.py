@@ -46,7 +46,7 @@ FUZZ_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 
 
 def fuzz_options(get: Any, max_requests: int | None, timeout: float) -> FuzzOptions:
-    from ..session import split_list
+    from ..run_options import split_list
 
     return FuzzOptions(seed=get("seed"), max_examples=get("max_examples"), positive=bool(get("positive")),
                        max_requests=max_requests, operations=split_list(get("operations")),

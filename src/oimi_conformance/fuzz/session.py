@@ -39,7 +39,7 @@ from .settings import FuzzOptions, FuzzTarget, schemathesis_config
 if TYPE_CHECKING:
     from schemathesis import Case, Response
 
-    from ..session import Options
+    from ..run_options import Options
 
 
 def _body_bytes(body: Any) -> bytes | None:
@@ -94,7 +94,7 @@ class FuzzSession:
     started: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
-        from ..session import Target as StartedTarget
+        from ..target import Target as StartedTarget
 
         self._target = StartedTarget(self.target_options)
         self.run_config: Any = None

@@ -1,25 +1,16 @@
-"""Building a run from options: the target (a base URL, or the embedded sandbox), keys, profile,
-expectations. Shared by the CLI and the pytest plugin so both take the same options."""
+"""The options of a run, shared by every way in: the command line (``oimi-conformance run``, ``matrix``,
+``fuzz``) and plain pytest (``pytest suites --base-url ...``) read the same ``RUN_OPTIONS`` into one
+``Options``, and ``check_options`` refuses what a run cannot use before anything starts."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engine import RunConfig
 from .errors import UsageError
-from .headers import collect as collect_headers
-from .profile import load_expectations, load_profile
-from .shard import parse_shard
 
 MODELS_THRESHOLD = 500  # listed models planned without --models or --max-models (planning must stay bounded)
-REPLAY_URL = "http://replay.invalid"  # never contacted: replay blocks the network
-SANDBOX_KEYS = {"main": "sk-sandbox-valid", "no-quota": "sk-sandbox-noquota",
-                "rate-limited": "sk-sandbox-ratelimited", "restricted": "sk-sandbox-restricted"}
 
 
 @dataclass
@@ -142,77 +133,6 @@ def split_list(value: Any) -> list[str] | None:
     return out or None
 
 
-class Target:
-    """A started target: the user's base URL, or a sandbox started on a free loopback port."""
-
-    def __init__(self, options: Options) -> None:
-        self.options = options
-        self.sandbox: Any = None
-
-    def __enter__(self) -> RunConfig:
-        opts = self.options
-        check_options(opts)  # before anything is started or sent
-        keys: dict[str, str] = {}
-        models = opts.models
-        profile = opts.profile
-        recorded: dict[str, Any] = {}
-        own_defaults: tuple[str, ...]  # expectations applied when none is named, after the profile's own
-        if opts.record_mode == "none" or (opts.record_mode == "once" and _has_cassettes(opts)):
-            # replay: no target, no key; what the recording knew comes from its _run.json
-            recorded = _recorded_run(opts)
-            base_url = recorded.get("base_url") or REPLAY_URL
-            keys = {role: f"replay-placeholder-{role}" for role in recorded.get("key_roles", ["main"])}
-            target = opts.target or recorded.get("target") or "replay"
-            models = models or recorded.get("models")
-            expectations = opts.expectations or recorded.get("expectations")
-            profile = opts.profile or recorded.get("profile")
-            # a replay is judged with what the recording was judged with: no defaults of its own
-            profile_defaults, own_defaults = False, ()
-        elif opts.base_url:
-            base_url = opts.base_url
-            key = opts.api_key or os.environ.get("OIMI_API_KEY")
-            if not key:
-                raise UsageError("no API key: pass --api-key or set OIMI_API_KEY")
-            keys["main"] = key
-            target = opts.target or "target"
-            expectations = opts.expectations
-            # default: the profile's own (under oimi, new-api's known and cited deviations)
-            profile_defaults, own_defaults = True, ()
-        else:
-            from .sandbox.server import SandboxConfig, start_sandbox
-
-            self.sandbox = start_sandbox(SandboxConfig(deviations=frozenset(opts.sandbox_deviations),
-                                                       mode=opts.sandbox_mode))
-            base_url = self.sandbox.base_url
-            keys.update(SANDBOX_KEYS)
-            target = opts.target or "sandbox"
-            expectations = opts.expectations
-            # default: its known deviations ("sandbox"), and in new-api mode the profile's (new-api's) too
-            profile_defaults, own_defaults = opts.sandbox_mode == "new-api", ("sandbox",)
-        keys.update({k: v for k, v in opts.extra_keys.items() if v})
-        cassette_dir = Path(opts.cassette_dir) if opts.cassette_dir else Path("cassettes") / target
-        loaded = load_profile(profile or "oimi")
-        if not expectations:  # the defaults: the profile's own, then the target's
-            expectations = ",".join((*(loaded.expectations if profile_defaults else ()), *own_defaults)) or None
-        # a replay sends what the recording sent (secret values as REDACTED, as the cassettes hold them)
-        headers = collect_headers({**loaded.headers, **recorded.get("headers", {})}, opts.headers,
-                                  [*recorded.get("secret_headers", []), *opts.secret_headers])
-        return RunConfig(base_url=base_url, keys=keys, profile=loaded, headers=headers,
-                         expectations=load_expectations(expectations), models=models,
-                         concurrency=opts.concurrency, timeout=opts.timeout, max_requests=opts.max_requests,
-                         checks=opts.checks, exclude_checks=opts.exclude_checks, cases=opts.cases, target=target,
-                         record_mode=opts.record_mode, cassette_dir=cassette_dir if opts.record_mode else None,
-                         dry_run=opts.dry_run, strict_expectations=opts.strict_expectations,
-                         shard=parse_shard(opts.shard),
-                         max_models=opts.max_models, max_duration=opts.max_duration,
-                         models_threshold=MODELS_THRESHOLD, follow_urls=not opts.no_follow_urls)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.sandbox is not None:
-            self.sandbox.stop()
-            self.sandbox = None
-
-
 def check_options(opts: Options) -> None:
     """Every option a run cannot use is one line and exit 2, before anything is sent."""
     for name, minimum in (("concurrency", 1), ("max_requests", 1), ("max_models", 1)):
@@ -254,56 +174,3 @@ def check_report_dir(report_dir: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise UsageError(f"--report-dir {report_dir} cannot be written: {exc.strerror or exc}") from None
-
-
-def _cassette_root(opts: Options) -> Path:
-    return Path(opts.cassette_dir) if opts.cassette_dir else Path("cassettes") / (opts.target or "sandbox")
-
-
-def _has_cassettes(opts: Options) -> bool:
-    root = _cassette_root(opts)
-    return root.is_dir() and any(root.rglob("*.yaml"))
-
-
-def _recorded_run(opts: Options) -> dict[str, Any]:
-    """The recording's ``_run.json``, checked: a tampered or broken one is one line, never trusted."""
-    root = _cassette_root(opts)
-    if not root.is_dir():
-        raise UsageError(f"no cassettes at {root}: record them first with `oimi-conformance run --record`")
-    meta = root / "_run.json"
-    if not meta.is_file():
-        return {}
-    try:
-        data = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
-        raise UsageError(f"cannot read {meta}: not a JSON object ({' '.join(str(exc).split())[:200]})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"cannot read {meta}: not a JSON object")
-    for name in ("base_url", "target", "profile", "expectations"):
-        if data.get(name) is not None and not isinstance(data[name], str):
-            raise UsageError(f"{meta}: `{name}` must be a string")
-    for name in ("models", "key_roles"):
-        value = data.get(name)
-        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)):
-            raise UsageError(f"{meta}: `{name}` must be a list of strings")
-    for name in ("profile", "expectations"):
-        if data.get(name) and not getattr(opts, name):  # an option given on the command line wins
-            # expectations may be several files, joined by commas: each is confined on its own
-            parts = data[name].split(",") if name == "expectations" else [data[name]]
-            data[name] = ",".join(_confined(root, meta, name, part.strip()) for part in parts)
-    return data
-
-
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-
-
-def _confined(root: Path, meta: Path, what: str, value: str) -> str:
-    """A profile or expectations named by a recording: a bare name (``specs/<what>s/``), or a ``.toml``
-    inside the cassette folder. Never any other file on disk: cassettes come from other people."""
-    if _NAME.fullmatch(value):
-        return value
-    path = (root / value).resolve()
-    if path.suffix != ".toml" or not path.is_relative_to(root.resolve()) or not path.is_file():
-        raise UsageError(f"{meta}: `{what}` {value[:80]!r} is neither a name nor a .toml file inside {root}; "
-                         f"refused (pass --{what} to choose one)")
-    return str(path)
