@@ -16,6 +16,7 @@ from functools import cache, cached_property
 from typing import Any
 
 from .errors import UsageError
+from .json_text import loads
 from .schemas import CompiledSchema, SchemaStore, default_store
 from .specdir import load_data, spec_root
 from .stream_rules import RULES, StreamRule
@@ -197,7 +198,7 @@ class StreamJudge:
             self._advance(JudgedEvent(index, DONE, None, arrival, sse_event))
             return
         try:
-            data = json.loads(data_text)
+            data = loads(data_text)
         except (ValueError, RecursionError) as exc:
             # a RecursionError (JSON nested past Python's limit) has no msg/pos to quote
             where = f"{exc.msg} at char {exc.pos}" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
