@@ -216,7 +216,7 @@ class StreamJudge:
                 "framing.event-name-mismatch",
                 f"SSE 'event: {sse_event}' names a different type than the data's {event_type!r}",
                 f"/events/{index}", self.grammar.file)])
-        compiled, rules = self._plan(event_type)
+        compiled, rules = self._plans.get(event_type) or self._plan(event_type)
         # the compiled validator answers "valid" fast; only an invalid event is walked for its errors
         if compiled is not None and not compiled.is_valid(data):
             self._report(compiled.explain(data, ("events", index)))

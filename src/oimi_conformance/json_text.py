@@ -10,6 +10,7 @@ value. Anything else (whitespace around the value, a BOM, extra data, an error) 
 from __future__ import annotations
 
 import json
+import json.scanner
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +21,10 @@ class JSONText:
     def __init__(self, **options: Any) -> None:
         self._options = options
         self._decoder = json.JSONDecoder(**options)
-        # the C scanner, which clears its own memo after each call, as raw_decode relies on
-        self._scan: Callable[[str, int], tuple[Any, int]] = self._decoder.scan_once
+        # The scanner JSONDecoder itself builds (C's, which clears its memo after each call). The ignore:
+        # typeshed types make_scanner's argument as the scanner class; CPython passes the decoder, as here.
+        scanner = json.scanner.make_scanner(self._decoder)  # type: ignore[arg-type]
+        self._scan: Callable[[str, int], tuple[Any, int]] = scanner
 
     def loads(self, text: str) -> Any:
         try:

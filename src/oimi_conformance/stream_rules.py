@@ -26,9 +26,9 @@ def _register(cls: type[StreamRule]) -> type[StreamRule]:
     return cls
 
 
-def _get(data: Any, path: str) -> Any:
-    """Read a dotted path (``response.id``) from parsed JSON; ``None`` when absent."""
-    for part in path.split("."):
+def _get(data: Any, path: tuple[str, ...]) -> Any:
+    """Read a dotted path, split once (``("response", "id")``), from parsed JSON; ``None`` when absent."""
+    for part in path:
         if not isinstance(data, dict):
             return None
         data = data.get(part)
@@ -77,6 +77,7 @@ class ConstantField(StreamRule):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.path: str = self.spec["path"]
+        self.parts = tuple(self.path.split("."))
         self.first: Any = None
         self.reported = False
 
@@ -86,7 +87,7 @@ class ConstantField(StreamRule):
     def on_event(self, event: JudgedEvent) -> list[Violation]:
         if not self.applies(event) or self.reported:
             return []
-        value = _get(event.data, self.path)
+        value = _get(event.data, self.parts)
         if value is None:
             return []
         if self.first is None:
@@ -107,6 +108,7 @@ class StrictlyIncreasing(StreamRule):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.path: str = self.spec["path"]
+        self.parts = tuple(self.path.split("."))
         self.last: int | None = None
 
     def listens_to(self, event_type: str) -> bool:
@@ -115,7 +117,7 @@ class StrictlyIncreasing(StreamRule):
     def on_event(self, event: JudgedEvent) -> list[Violation]:
         if not self.applies(event):
             return []
-        value = _get(event.data, self.path)
+        value = _get(event.data, self.parts)
         if not isinstance(value, int) or isinstance(value, bool):
             return []  # the event schema reports a missing or mistyped field
         found = []
