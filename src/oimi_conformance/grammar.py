@@ -25,6 +25,8 @@ from .violations import Violation
 DONE = "[DONE]"
 ANY = "*"
 MAX_VIOLATIONS = 50  # a broken stream repeats its fault; the first fifty say all there is to say
+# An event type's place in a grammar: it ends the stream anywhere, passes anywhere, or moves the state machine.
+_TERMINAL, _FREE, _MOVES = "terminal", "free", "moves"
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,11 @@ class Grammar:
             raise UsageError(f"{self.file}: " + "; ".join(problems))
 
     @cached_property
+    def final_states(self) -> frozenset[str]:
+        """Accepting states with no way out: reaching one ends the stream."""
+        return frozenset(s for s in self.accept if not self.states.get(s))
+
+    @cached_property
     def ending_types(self) -> frozenset[str]:
         """Types that lead to a final state somewhere: seen out of place, they still end the stream."""
         final = {s for s in self.accept if not any(t for t in self.states.get(s, {}).values())}
@@ -161,8 +168,10 @@ class StreamJudge:
             RULES[spec["rule"]](grammar, spec, self.request) for spec in grammar.rules
         ]
         self._compiled = {t: self.store.get(s) for t, s in grammar.schemas.items() if s}
-        # type -> (its schema or None, the rules that look at it); bounded by the stream's own events
-        self._plans: dict[str, tuple[CompiledSchema | None, tuple[StreamRule, ...]]] = {}
+        # type -> (its schema or None, its place in the grammar, the rules that look at it); bounded by
+        # the stream's own events
+        self._plans: dict[str, tuple[CompiledSchema | None, str, tuple[StreamRule, ...]]] = {}
+        self._classify = grammar.classifier.classify
         self._match_event_name = grammar.sse_event_field == "must-match-type"
         self._done = grammar.done_sentinel
 
@@ -171,12 +180,20 @@ class StreamJudge:
         if room > 0:
             self.violations.extend(found[:room])
 
-    def _plan(self, event_type: str) -> tuple[CompiledSchema | None, tuple[StreamRule, ...]]:
+    def _plan(self, event_type: str) -> tuple[CompiledSchema | None, str, tuple[StreamRule, ...]]:
         plan = self._plans.get(event_type)
         if plan is None:
+            grammar = self.grammar
             compiled = self._compiled.get(event_type) or self._compiled.get(ANY)
+            if event_type in grammar.terminal_anywhere:
+                place = _TERMINAL
+            elif event_type in grammar.anywhere or (
+                    grammar.unknown_types == "allow" and event_type not in grammar.known_types):
+                place = _FREE
+            else:
+                place = _MOVES
             rules = tuple(rule for rule in self._rules if rule.listens_to(event_type))
-            plan = self._plans[event_type] = (compiled, rules)
+            plan = self._plans[event_type] = (compiled, place, rules)
         return plan
 
     def feed_events(self, events: Iterable[Any]) -> None:
@@ -195,7 +212,7 @@ class StreamJudge:
                  sse_event: str | None = None) -> None:
         """Feed one event's data as text (an SSE ``data`` field or a JSON-array element)."""
         if data_text == self._done:
-            self._advance(JudgedEvent(index, DONE, None, arrival, sse_event))
+            self._advance(JudgedEvent(index, DONE, None, arrival, sse_event), *self._plan(DONE)[1:])
             return
         try:
             data = loads(data_text)
@@ -210,34 +227,32 @@ class StreamJudge:
 
     def feed_value(self, data: Any, index: int, arrival: float | None = None,
                    sse_event: str | None = None) -> None:
-        event_type = self.grammar.classifier.classify(data)
+        event_type = self._classify(data)
         if self._match_event_name and sse_event is not None and sse_event != event_type:
             self._report([Violation(
                 "framing.event-name-mismatch",
                 f"SSE 'event: {sse_event}' names a different type than the data's {event_type!r}",
                 f"/events/{index}", self.grammar.file)])
-        compiled, rules = self._plans.get(event_type) or self._plan(event_type)
+        compiled, place, rules = self._plans.get(event_type) or self._plan(event_type)
         # the compiled validator answers "valid" fast; only an invalid event is walked for its errors
         if compiled is not None and not compiled.is_valid(data):
             self._report(compiled.explain(data, ("events", index)))
-        self._advance(JudgedEvent(index, event_type, data, arrival, sse_event), rules)
+        self._advance(JudgedEvent(index, event_type, data, arrival, sse_event), place, rules)
 
-    def _advance(self, event: JudgedEvent, rules: tuple[StreamRule, ...] | None = None) -> None:
-        grammar = self.grammar
+    def _advance(self, event: JudgedEvent, place: str, rules: tuple[StreamRule, ...]) -> None:
+        """Move the state machine on ``event`` (its type's ``place`` in the grammar), then run ``rules``."""
         event_type = event.type
         self.count += 1
         self.last_type = event_type
         if self.ended_by is not None:
             self._report([Violation(
                 "grammar.after-end", f"event {event_type!r} after the stream already ended with "
-                f"{self.ended_by!r}", f"/events/{event.index}", grammar.file)])
-        elif event_type in grammar.terminal_anywhere:
+                f"{self.ended_by!r}", f"/events/{event.index}", self.grammar.file)])
+        elif place == _TERMINAL:
             self.ended_by = event_type
-        elif event_type in grammar.anywhere or (
-                grammar.unknown_types == "allow" and event_type not in grammar.known_types):
-            pass
-        else:
-            moves = grammar.states.get(self.state, {})
+        elif place == _MOVES:
+            grammar = self.grammar
+            moves = grammar.states[self.state]
             # an explicit null forbids a type that the wildcard would otherwise let through
             target = moves[event_type] if event_type in moves else (moves.get(ANY) if event_type != DONE else None)
             if target is None:
@@ -249,9 +264,9 @@ class StreamJudge:
                     self.ended_by = event_type  # one fault, not a cascade of "incomplete" after it
             else:
                 self.state = target
-                if not grammar.states.get(target) and target in grammar.accept:
+                if target in grammar.final_states:
                     self.ended_by = event_type
-        for rule in self._plan(event_type)[1] if rules is None else rules:
+        for rule in rules:
             found = rule.on_event(event)
             if found:
                 self._report(found)
