@@ -16,7 +16,9 @@ from __future__ import annotations
 import codecs
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
 
 from .stream_limits import StreamStop
 
@@ -24,7 +26,7 @@ _EOL = re.compile(r"(\r\n|\r|\n)")
 _BOM = "\ufeff"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class SSEEvent:
     """One dispatched event.
 
@@ -46,9 +48,27 @@ class SSEEvent:
     offset: int
     arrival: float
 
+    def __init__(self, data: str, event: str | None, id: str | None, retry: int | None,
+                 index: int, offset: int, arrival: float) -> None:
+        # Frozen, so each field is set once, here, through its slot's own setter: what the __init__
+        # dataclass writes does (object.__setattr__ per field), at about half the cost. A stream makes
+        # one SSEEvent per event, and this was a third of reading one.
+        set_data, set_event, set_id, set_retry, set_index, set_offset, set_arrival = _FIELD_SETTERS
+        set_data(self, data)
+        set_event(self, event)
+        set_id(self, id)
+        set_retry(self, retry)
+        set_index(self, index)
+        set_offset(self, offset)
+        set_arrival(self, arrival)
+
     @property
     def is_done(self) -> bool:
         return self.data == "[DONE]"
+
+
+_FIELD_SETTERS: tuple[Callable[[SSEEvent, Any], None], ...] = tuple(
+    vars(SSEEvent)[f.name].__set__ for f in fields(SSEEvent))
 
 
 class SSEReader:
