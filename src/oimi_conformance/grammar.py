@@ -63,6 +63,7 @@ class Grammar:
     rules: list[dict[str, Any]] = field(default_factory=list)
     unknown_types: str = "reject"  # "allow": types the protocol may add later pass anywhere
     file: str = ""
+    _compiled: dict[SchemaStore, dict[str, CompiledSchema]] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property  # asked per event of an ``unknown_types: allow`` grammar: computed once
     def known_types(self) -> frozenset[str]:
@@ -123,6 +124,13 @@ class Grammar:
         final = {s for s in self.accept if not any(t for t in self.states.get(s, {}).values())}
         return frozenset(t for m in self.states.values() for t, target in m.items() if target in final)
 
+    def compiled_schemas(self, store: SchemaStore) -> dict[str, CompiledSchema]:
+        """Event type -> its compiled schema in ``store``; built once per store, not once per stream."""
+        compiled = self._compiled.get(store)
+        if compiled is None:
+            compiled = self._compiled[store] = {t: store.get(s) for t, s in self.schemas.items() if s}
+        return compiled
+
     def expected_after(self, state: str) -> list[str]:
         moves = sorted(t for t, target in self.states.get(state, {}).items() if target is not None)
         return moves + sorted(self.anywhere | self.terminal_anywhere)
@@ -167,7 +175,7 @@ class StreamJudge:
         self._rules: list[StreamRule] = [
             RULES[spec["rule"]](grammar, spec, self.request) for spec in grammar.rules
         ]
-        self._compiled = {t: self.store.get(s) for t, s in grammar.schemas.items() if s}
+        self._compiled = grammar.compiled_schemas(self.store)
         # type -> (its schema or None, its place in the grammar, the rules that look at it); bounded by
         # the stream's own events
         self._plans: dict[str, tuple[CompiledSchema | None, str, tuple[StreamRule, ...]]] = {}
