@@ -374,3 +374,18 @@ def test_throughput_of_small_events() -> None:
     elapsed = time.perf_counter() - start
     assert len(events) == 50_000
     assert len(events) / elapsed > 50_000
+
+
+def test_events_are_frozen_dataclasses() -> None:
+    """SSEEvent sets its own fields (for speed) and must stay what dataclass makes it: frozen, comparable,
+    hashable, and copied with dataclasses.replace (as redaction and replayed arrival times do)."""
+    import dataclasses
+
+    event = parse(b"id: 7\nevent: ping\nretry: 5\ndata: x\n\n")[0]
+    assert event == SSEEvent("x", "ping", "7", 5, 0, 0, 0.0)
+    assert hash(event) == hash(SSEEvent(data="x", event="ping", id="7", retry=5, index=0, offset=0, arrival=0.0))
+    assert dataclasses.replace(event, arrival=2.5) == SSEEvent("x", "ping", "7", 5, 0, 0, 2.5)
+    assert [f.name for f in dataclasses.fields(SSEEvent)] == ["data", "event", "id", "retry", "index", "offset",
+                                                              "arrival"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.data = "y"  # type: ignore[misc]
