@@ -70,3 +70,25 @@ def test_rules_ignore_exactly_the_types_they_do_not_listen_to(kind_name: str) ->
                 assert rule_state(rule) == before, spec["rule"]
                 rule.on_event(event)  # then the event as it came, so the rule's state moves on as in the stream
     assert checked
+
+
+def test_a_new_type_in_every_event_is_judged_alike_past_the_plan_cache() -> None:
+    """A stream naming more types than the judge remembers plans for (MAX_PLANS) is judged as before:
+    unknown types pass, the rules over every type still run, and the cache stays bounded."""
+    from oimi_conformance.grammar import MAX_PLANS, StreamJudge
+    from oimi_conformance.sse import SSEReader
+
+    from . import bodies as b
+
+    events = b.responses_stream_events()
+    extra = [{"type": f"response.vendor_{n}.delta", "sequence_number": 0} for n in range(MAX_PLANS + 50)]
+    events[2:2] = extra
+    for number, event in enumerate(events):
+        event["sequence_number"] = number
+    events[-2]["sequence_number"] = 1  # the last of them does not increase
+    judge = StreamJudge(load_grammar("openai.responses.stream"))
+    judge.feed_events(read_all(b.sse(events, named=True).encode(), SSEReader()).items)
+    found = judge.finish()
+    assert [(v.rule, v.pointer) for v in found] == [("stream.strictly-increasing", f"/events/{len(events) - 2}")]
+    assert judge.count == len(events)
+    assert len(judge._plans) == MAX_PLANS

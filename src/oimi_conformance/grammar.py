@@ -25,6 +25,7 @@ from .violations import Violation
 DONE = "[DONE]"
 ANY = "*"
 MAX_VIOLATIONS = 50  # a broken stream repeats its fault; the first fifty say all there is to say
+MAX_PLANS = 256  # event types a judge remembers the plan of; real protocols have a few dozen
 # An event type's place in a grammar: it ends the stream anywhere, passes anywhere, or moves the state machine.
 _TERMINAL, _FREE, _MOVES = "terminal", "free", "moves"
 
@@ -176,8 +177,8 @@ class StreamJudge:
             RULES[spec["rule"]](grammar, spec, self.request) for spec in grammar.rules
         ]
         self._compiled = grammar.compiled_schemas(self.store)
-        # type -> (its schema or None, its place in the grammar, the rules that look at it); bounded by
-        # the stream's own events
+        # type -> (its schema or None, its place in the grammar, the rules that look at it), for the
+        # first MAX_PLANS types of the stream (a hostile stream may name a new type in every event)
         self._plans: dict[str, tuple[CompiledSchema | None, str, tuple[StreamRule, ...]]] = {}
         self._classify = grammar.classifier.classify
         self._match_event_name = grammar.sse_event_field == "must-match-type"
@@ -201,7 +202,9 @@ class StreamJudge:
             else:
                 place = _MOVES
             rules = tuple(rule for rule in self._rules if rule.listens_to(event_type))
-            plan = self._plans[event_type] = (compiled, place, rules)
+            plan = (compiled, place, rules)
+            if len(self._plans) < MAX_PLANS:
+                self._plans[event_type] = plan
         return plan
 
     def feed_events(self, events: Iterable[Any]) -> None:
