@@ -232,6 +232,9 @@ def test_cr_then_lf_in_next_chunk_is_one_line_end() -> None:
     b"retry: 5\r\rid: 7\revent: x\rdata: a\r\r:\rdata\r\r",  # CR only
     b"data: a\n\ndata: b",  # truncated
     b"event: e\nid: \x00\ndata: x\n\n",
+    # blocks read whole on LF-only text, each with a line before it that belongs to the same block
+    b"data: a\n\n: keep-alive\ndata: b\n\n:\nevent: e\ndata: c\n\nid: 1\n\nevent: f\ndata: d\n\n\n\ndata: e\n\n",
+    b"event:\ndata:\n\nevent: x\ndata: y\ndata: z\n\nevent: x\n\ndata\n\nretry: 3\ndata: r\n\n",
 ])
 def test_every_two_chunk_split_matches_whole(body: bytes) -> None:
     whole = read([body])
@@ -300,6 +303,15 @@ def test_clean_end_is_not_truncated(body: bytes) -> None:
     reader.feed(body)
     reader.close()
     assert not reader.truncated and reader.pending_bytes == 0
+
+
+def test_a_comment_line_starts_the_block_even_in_an_earlier_chunk() -> None:
+    """The offset of an event is where its block began: at a comment line read in the chunk before."""
+    reader = SSEReader()
+    assert reader.feed(b"data: a\n\n: ping\n") != []
+    (event,) = reader.feed(b"data: b\n\n")
+    assert (event.data, event.offset) == ("b", 9)
+    assert reader.comments == [(9, "ping")]
 
 
 def test_feed_after_close_is_an_error() -> None:
