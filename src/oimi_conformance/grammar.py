@@ -64,9 +64,10 @@ class Grammar:
     rules: list[dict[str, Any]] = field(default_factory=list)
     unknown_types: str = "reject"  # "allow": types the protocol may add later pass anywhere
     file: str = ""
-    _compiled: dict[SchemaStore, dict[str, CompiledSchema]] = field(default_factory=dict, repr=False, compare=False)
+    _compiled: dict[SchemaStore, dict[str, CompiledSchema]] = field(default_factory=dict, init=False, repr=False,
+                                                                  compare=False)
 
-    @cached_property  # asked per event of an ``unknown_types: allow`` grammar: computed once
+    @cached_property  # asked for each new event type of every stream: computed once
     def known_types(self) -> frozenset[str]:
         moves = {t for m in self.states.values() for t in m}
         return frozenset(moves | set(self.schemas) | self.anywhere | self.terminal_anywhere) - {ANY}
@@ -159,8 +160,8 @@ class StreamJudge:
     """Judges one stream, event by event, against a grammar.
 
     Each event is parsed once and the parsed value is shared by its schema, the state machine and
-    every rule. What an event's type needs (its compiled schema, the rules that look at it) is
-    looked up once per type and stream, not once per event.
+    every rule. What an event's type needs (its compiled schema, its place in the grammar, the rules
+    that listen to it) is looked up once per type and stream (``_plan``), not once per event.
     """
 
     def __init__(self, grammar: Grammar, request: dict[str, Any] | None = None,
@@ -223,7 +224,8 @@ class StreamJudge:
                  sse_event: str | None = None) -> None:
         """Feed one event's data as text (an SSE ``data`` field or a JSON-array element)."""
         if data_text == self._done:
-            self._advance(JudgedEvent(index, DONE, None, arrival, sse_event), *self._plan(DONE)[1:])
+            _, place, rules = self._plan(DONE)
+            self._advance(JudgedEvent(index, DONE, None, arrival, sse_event), place, rules)
             return
         try:
             data = loads(data_text)
