@@ -378,14 +378,14 @@ def test_every_real_stream_is_accepted() -> None:
         assert [key(e)[:4] for e in events] == reference(stream["body"]), stream["name"]
 
 
-def test_throughput_of_small_events() -> None:
-    """Sanity bound well below the ~400k events/s measured, so a loaded machine still passes."""
+def test_many_small_events_in_one_feed() -> None:
+    """50,000 events in one chunk, each where it belongs. How fast is a benchmark's question, not a test's
+    (benchmarks/bench_stream_judging.py): a wall-clock bound here failed on a loaded machine."""
     body = b"".join(b'data: {"n": %d}\n\n' % i for i in range(50_000))
-    start = time.perf_counter()
     events = SSEReader().feed(body, 0.0)
-    elapsed = time.perf_counter() - start
     assert len(events) == 50_000
-    assert len(events) / elapsed > 50_000
+    last = events[-1]
+    assert (last.data, last.index, last.offset) == ('{"n": 49999}', 49_999, len(body) - len(b'data: {"n": 49999}\n\n'))
 
 
 def test_events_are_frozen_dataclasses() -> None:
