@@ -21,7 +21,7 @@ Then the targets:
   the same plugins installed (measured pair by pair, interleaved, so the machine's drift cancels);
 * whole default ``run`` on the embedded sandbox <= 4 s;
 * a live run against a sandbox answering 200 ms late, ``--concurrency 16``, <= 1.2x ideal (bench_run.py);
-* stream judging >= 100k events/s, stable: the slowest of the rounds too (bench_stream_judging.py).
+* stream judging >= 100k events/s, stable: the slowest round of every run too (bench_stream_judging.py).
 
 A benchmark, not a test: it prints, and exits 1 when a target is missed.
 
@@ -196,6 +196,20 @@ def _script_figures(argv: list[str], pattern: str, runs: int) -> list[float]:
     return found
 
 
+def _stream_judging(runs: int) -> list[tuple[float, float]]:
+    """(median, slowest round) in events/s of each run of bench_stream_judging.py, which times several rounds."""
+    found = []
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, str(HERE / "bench_stream_judging.py"), "--min-rate", "0"],
+                              capture_output=True, text=True, cwd=ROOT, check=False)
+        match = re.search(r"median ([\d,]+) events/s, min ([\d,]+)", done.stdout)
+        if match is None:
+            print(f"  bench_stream_judging.py printed no figure: {done.stdout[-300:]} {done.stderr[-300:]}")
+            continue
+        found.append((float(match.group(1).replace(",", "")), float(match.group(2).replace(",", ""))))
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="counted runs of each command (after one warm-up)")
@@ -230,12 +244,12 @@ def main() -> int:
             verdicts.append(("live run, 200 ms latency, --concurrency 16",
                              f"{live:.2f}x ideal (runs: {', '.join(f'{r:.2f}' for r in ratios)})", live <= 1.2))
     if not args.no_stream:
-        rates = _script_figures([str(HERE / "bench_stream_judging.py")], r"->\s+([\d,]+) events/s",
-                                max(3, args.runs // 2))
-        if rates:
+        rounds = _stream_judging(max(3, args.runs // 2))
+        if rounds:
+            medians, lows = [m for m, _ in rounds], [low for _, low in rounds]
             verdicts.append(("stream judging, one core (slowest of the runs must pass too)",
-                             f"median {statistics.median(rates):,.0f} events/s, min {min(rates):,.0f}, "
-                             f"max {max(rates):,.0f}", min(rates) >= 100_000))
+                             f"median {statistics.median(medians):,.0f} events/s, slowest round {min(lows):,.0f} "
+                             f"(runs' medians: {', '.join(f'{m:,.0f}' for m in medians)})", min(lows) >= 100_000))
     print("\ntargets (issue 14):")
     targets = {"whole run --replay cassettes/sandbox vs the empty-pytest baseline": "<= 2x",
                "whole default run on the embedded sandbox": "<= 4 s",

@@ -10,12 +10,14 @@ before the stream ends.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from .errors import UsageError
-from .schemas import SchemaStore, default_store
+from .json_text import loads
+from .schemas import CompiledSchema, SchemaStore, default_store
 from .specdir import load_data, spec_root
 from .stream_rules import RULES, StreamRule
 from .violations import Violation
@@ -23,6 +25,9 @@ from .violations import Violation
 DONE = "[DONE]"
 ANY = "*"
 MAX_VIOLATIONS = 50  # a broken stream repeats its fault; the first fifty say all there is to say
+MAX_PLANS = 256  # event types a judge remembers the plan of; real protocols have a few dozen
+# An event type's place in a grammar: it ends the stream anywhere, passes anywhere, or moves the state machine.
+_TERMINAL, _FREE, _MOVES = "terminal", "free", "moves"
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,10 @@ class Grammar:
     rules: list[dict[str, Any]] = field(default_factory=list)
     unknown_types: str = "reject"  # "allow": types the protocol may add later pass anywhere
     file: str = ""
+    _compiled: dict[SchemaStore, dict[str, CompiledSchema]] = field(default_factory=dict, init=False, repr=False,
+                                                                  compare=False)
 
-    @property
+    @cached_property  # asked for each new event type of every stream: computed once
     def known_types(self) -> frozenset[str]:
         moves = {t for m in self.states.values() for t in m}
         return frozenset(moves | set(self.schemas) | self.anywhere | self.terminal_anywhere) - {ANY}
@@ -108,11 +115,23 @@ class Grammar:
         if problems:
             raise UsageError(f"{self.file}: " + "; ".join(problems))
 
-    @property
+    @cached_property
+    def final_states(self) -> frozenset[str]:
+        """Accepting states with no way out: reaching one ends the stream."""
+        return frozenset(s for s in self.accept if not self.states.get(s))
+
+    @cached_property
     def ending_types(self) -> frozenset[str]:
         """Types that lead to a final state somewhere: seen out of place, they still end the stream."""
         final = {s for s in self.accept if not any(t for t in self.states.get(s, {}).values())}
         return frozenset(t for m in self.states.values() for t, target in m.items() if target in final)
+
+    def compiled_schemas(self, store: SchemaStore) -> dict[str, CompiledSchema]:
+        """Event type -> its compiled schema in ``store``; built once per store, not once per stream."""
+        compiled = self._compiled.get(store)
+        if compiled is None:
+            compiled = self._compiled[store] = {t: store.get(s) for t, s in self.schemas.items() if s}
+        return compiled
 
     def expected_after(self, state: str) -> list[str]:
         moves = sorted(t for t, target in self.states.get(state, {}).items() if target is not None)
@@ -126,7 +145,7 @@ def load_grammar(name: str) -> Grammar:
     return Grammar.from_data(name, load_data(f"grammars/{name}.yaml"))
 
 
-@dataclass
+@dataclass(slots=True)
 class JudgedEvent:
     """One event as the judge saw it: its type, parsed data and arrival time."""
 
@@ -138,7 +157,12 @@ class JudgedEvent:
 
 
 class StreamJudge:
-    """Judges one stream, event by event, against a grammar."""
+    """Judges one stream, event by event, against a grammar.
+
+    Each event is parsed once and the parsed value is shared by its schema, the state machine and
+    every rule. What an event's type needs (its compiled schema, its place in the grammar, the rules
+    that listen to it) is looked up once per type and stream (``_plan``), not once per event.
+    """
 
     def __init__(self, grammar: Grammar, request: dict[str, Any] | None = None,
                  store: SchemaStore | None = None) -> None:
@@ -147,99 +171,137 @@ class StreamJudge:
         self.store = store or default_store()
         self.state = grammar.start
         self.ended_by: str | None = None  # the event that reached a terminal state
-        self.events: list[JudgedEvent] = []
+        self.count = 0  # events judged
+        self.last_type: str | None = None
         self.violations: list[Violation] = []
         self._rules: list[StreamRule] = [
             RULES[spec["rule"]](grammar, spec, self.request) for spec in grammar.rules
         ]
-        self._compiled = {t: self.store.get(s) for t, s in grammar.schemas.items() if s}
+        self._compiled = grammar.compiled_schemas(self.store)
+        # type -> (its schema or None, its place in the grammar, the rules that look at it), for the
+        # first MAX_PLANS types of the stream (a hostile stream may name a new type in every event)
+        self._plans: dict[str, tuple[CompiledSchema | None, str, tuple[StreamRule, ...]]] = {}
+        self._classify = grammar.classifier.classify
+        self._match_event_name = grammar.sse_event_field == "must-match-type"
+        self._done = grammar.done_sentinel
 
     def _report(self, found: list[Violation]) -> None:
         room = MAX_VIOLATIONS - len(self.violations)
         if room > 0:
             self.violations.extend(found[:room])
 
-    def feed_raw(self, data_text: str, *, index: int, arrival: float | None = None,
+    def _plan(self, event_type: str) -> tuple[CompiledSchema | None, str, tuple[StreamRule, ...]]:
+        plan = self._plans.get(event_type)
+        if plan is None:
+            grammar = self.grammar
+            compiled = self._compiled.get(event_type) or self._compiled.get(ANY)
+            if event_type in grammar.terminal_anywhere:
+                place = _TERMINAL
+            elif event_type in grammar.anywhere or (
+                    grammar.unknown_types == "allow" and event_type not in grammar.known_types):
+                place = _FREE
+            else:
+                place = _MOVES
+            rules = tuple(rule for rule in self._rules if rule.listens_to(event_type))
+            plan = (compiled, place, rules)
+            if len(self._plans) < MAX_PLANS:
+                self._plans[event_type] = plan
+        return plan
+
+    def feed_events(self, events: Iterable[Any]) -> None:
+        """Feed SSE events (``data``, ``index``, ``arrival``, ``event`` attributes), in order."""
+        feed = self.feed_raw
+        for event in events:
+            feed(event.data, event.index, event.arrival, event.event)
+
+    def feed_elements(self, elements: Iterable[Any]) -> None:
+        """Feed already parsed JSON-array elements (``value``, ``index``, ``arrival`` attributes), in order."""
+        feed = self.feed_value
+        for element in elements:
+            feed(element.value, element.index, element.arrival)
+
+    def feed_raw(self, data_text: str, index: int, arrival: float | None = None,
                  sse_event: str | None = None) -> None:
         """Feed one event's data as text (an SSE ``data`` field or a JSON-array element)."""
-        grammar = self.grammar
-        if grammar.done_sentinel is not None and data_text == grammar.done_sentinel:
-            self._advance(JudgedEvent(index, DONE, None, arrival, sse_event))
+        if data_text == self._done:
+            _, place, rules = self._plan(DONE)
+            self._advance(JudgedEvent(index, DONE, None, arrival, sse_event), place, rules)
             return
         try:
-            data = json.loads(data_text)
+            data = loads(data_text)
         except (ValueError, RecursionError) as exc:
             # a RecursionError (JSON nested past Python's limit) has no msg/pos to quote
             where = f"{exc.msg} at char {exc.pos}" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
             self._report([Violation(
                 "framing.invalid-json", f"event data is not JSON ({where}): "
-                f"{data_text[:120]!r}", f"/events/{index}", grammar.file)])
+                f"{data_text[:120]!r}", f"/events/{index}", self.grammar.file)])
             return
-        self.feed_value(data, index=index, arrival=arrival, sse_event=sse_event)
+        self.feed_value(data, index, arrival, sse_event)
 
-    def feed_value(self, data: Any, *, index: int, arrival: float | None = None,
+    def feed_value(self, data: Any, index: int, arrival: float | None = None,
                    sse_event: str | None = None) -> None:
-        event_type = self.grammar.classifier.classify(data)
-        event = JudgedEvent(index, event_type, data, arrival, sse_event)
-        if (self.grammar.sse_event_field == "must-match-type" and sse_event is not None
-                and sse_event != event_type):
+        event_type = self._classify(data)
+        if self._match_event_name and sse_event is not None and sse_event != event_type:
             self._report([Violation(
                 "framing.event-name-mismatch",
                 f"SSE 'event: {sse_event}' names a different type than the data's {event_type!r}",
                 f"/events/{index}", self.grammar.file)])
-        compiled = self._compiled.get(event_type) or self._compiled.get(ANY)
-        if compiled is not None:
-            self._report(compiled.violations(data, prefix=("events", index)))
-        self._advance(event)
+        compiled, place, rules = self._plans.get(event_type) or self._plan(event_type)
+        # the compiled validator answers "valid" fast; only an invalid event is walked for its errors
+        if compiled is not None and not compiled.is_valid(data):
+            self._report(compiled.explain(data, ("events", index)))
+        self._advance(JudgedEvent(index, event_type, data, arrival, sse_event), place, rules)
 
-    def _advance(self, event: JudgedEvent) -> None:
-        grammar = self.grammar
-        self.events.append(event)
-        pointer = f"/events/{event.index}"
+    def _advance(self, event: JudgedEvent, place: str, rules: tuple[StreamRule, ...]) -> None:
+        """Move the state machine on ``event`` (its type's ``place`` in the grammar), then run ``rules``."""
+        event_type = event.type
+        self.count += 1
+        self.last_type = event_type
         if self.ended_by is not None:
             self._report([Violation(
-                "grammar.after-end", f"event {event.type!r} after the stream already ended with "
-                f"{self.ended_by!r}", pointer, grammar.file)])
-        elif event.type in grammar.terminal_anywhere:
-            self.ended_by = event.type
-        elif event.type in grammar.anywhere or (
-                grammar.unknown_types == "allow" and event.type not in grammar.known_types):
-            pass
-        else:
-            moves = grammar.states.get(self.state, {})
+                "grammar.after-end", f"event {event_type!r} after the stream already ended with "
+                f"{self.ended_by!r}", f"/events/{event.index}", self.grammar.file)])
+        elif place == _TERMINAL:
+            self.ended_by = event_type
+        elif place == _MOVES:
+            grammar = self.grammar
+            moves = grammar.states[self.state]
             # an explicit null forbids a type that the wildcard would otherwise let through
-            target = moves[event.type] if event.type in moves else (moves.get(ANY) if event.type != DONE else None)
+            target = moves[event_type] if event_type in moves else (moves.get(ANY) if event_type != DONE else None)
             if target is None:
                 expected = ", ".join(grammar.expected_after(self.state)) or "nothing"
                 self._report([Violation(
-                    "grammar.order", f"event {event.type!r} is not allowed in state {self.state!r}; "
-                    f"expected one of: {expected}", pointer, f"{grammar.file}#/states/{self.state}")])
-                if event.type in grammar.ending_types:
-                    self.ended_by = event.type  # one fault, not a cascade of "incomplete" after it
+                    "grammar.order", f"event {event_type!r} is not allowed in state {self.state!r}; "
+                    f"expected one of: {expected}", f"/events/{event.index}", f"{grammar.file}#/states/{self.state}")])
+                if event_type in grammar.ending_types:
+                    self.ended_by = event_type  # one fault, not a cascade of "incomplete" after it
             else:
                 self.state = target
-                if not grammar.states.get(target) and target in grammar.accept:
-                    self.ended_by = event.type
-        for rule in self._rules:
-            self._report(rule.on_event(event))
+                if target in grammar.final_states:
+                    self.ended_by = event_type
+        for rule in rules:
+            found = rule.on_event(event)
+            if found:
+                self._report(found)
 
     def finish(self, stop_reason: str | None = None, stop_detail: str = "") -> list[Violation]:
         """Close the judgement: framing stop, incomplete grammar, end-of-stream rules."""
         grammar = self.grammar
         if stop_reason is not None:
             self._report([Violation(f"framing.{stop_reason}", stop_detail or f"stream stopped: {stop_reason}",
-                                    f"/events/{len(self.events)}", grammar.file)])
+                                    f"/events/{self.count}", grammar.file)])
         if stop_reason is not None:
             return self.violations  # what is missing after a cut is the cut's consequence, not a new fault
-        if not self.events:
+        if not self.count:
             self._report([Violation("grammar.empty", "the stream carried no events", "", grammar.file)])
         elif self.ended_by is None and self.state not in grammar.accept:
             expected = ", ".join(grammar.expected_after(self.state))
-            last = self.events[-1].type
             self._report([Violation(
-                "grammar.incomplete", f"stream ended after {last!r} in state {self.state!r}; "
-                f"still expected one of: {expected}", f"/events/{len(self.events)}",
+                "grammar.incomplete", f"stream ended after {self.last_type!r} in state {self.state!r}; "
+                f"still expected one of: {expected}", f"/events/{self.count}",
                 f"{grammar.file}#/accept")])
         for rule in self._rules:
-            self._report(rule.finish())
+            found = rule.finish()
+            if found:
+                self._report(found)
         return self.violations

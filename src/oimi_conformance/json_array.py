@@ -10,12 +10,12 @@ over string contents.
 from __future__ import annotations
 
 import codecs
-import json
 import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from .json_text import JSONText
 from .stream_limits import StreamStop
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -46,6 +46,9 @@ class ArrayElement:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+_parse = JSONText(parse_constant=_reject_constant).loads
 
 
 class JSONArrayReader:
@@ -203,7 +206,7 @@ class JSONArrayReader:
         self._parts = []
         self._state = _AFTER
         try:
-            value = json.loads(raw, parse_constant=_reject_constant)
+            value = _parse(raw)
         except (ValueError, RecursionError) as exc:
             pos = getattr(exc, "pos", None)
             offset = self._start + (len(raw[:pos].encode("utf-8")) if pos is not None else 0)

@@ -98,13 +98,12 @@ def judge_items(kind: Kind, items: list[Any], stop: Any, request: dict[str, Any]
     reason reading stopped, if it did, against the kind's grammar."""
     assert kind.grammar is not None
     judge = StreamJudge(load_grammar(kind.grammar), request)
-    for item in items:
-        if kind.framing == "sse":
-            judge.feed_raw(item.data, index=item.index, arrival=item.arrival, sse_event=item.event)
-        else:
-            judge.feed_value(item.value, index=item.index, arrival=item.arrival)
+    if kind.framing == "sse":
+        judge.feed_events(items)
+    else:
+        judge.feed_elements(items)
     judge.finish(stop.reason if stop else None, stop.detail if stop else "")
-    return Verdict(kind.name, judge.violations, len(judge.events), stop.reason if stop else None)
+    return Verdict(kind.name, judge.violations, judge.count, stop.reason if stop else None)
 
 
 def judge_stream(kind: Kind, body: bytes, request: dict[str, Any] | None = None) -> Verdict:

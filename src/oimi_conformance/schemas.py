@@ -11,7 +11,7 @@ schema file and location that the rule came from.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,11 +54,10 @@ class CompiledSchema:
                 )
             except Exception:
                 self._fast = None
-
-    def is_valid(self, instance: Any) -> bool:
-        if self._fast is not None:
-            return self._fast.is_valid(instance)
-        return self._reference.is_valid(instance)
+        #: True when ``instance`` conforms: the compiled validator's own method, called with no
+        #: Python frame in between (it is asked once per stream event)
+        self.is_valid: Callable[[Any], bool] = (
+            self._fast.is_valid if self._fast is not None else self._reference.is_valid)
 
     def violations(self, instance: Any, prefix: Iterable[Any] = ()) -> list[Violation]:
         """Every violation in ``instance``; empty when it conforms."""

@@ -26,9 +26,9 @@ def _register(cls: type[StreamRule]) -> type[StreamRule]:
     return cls
 
 
-def _get(data: Any, path: str) -> Any:
-    """Read a dotted path (``response.id``) from parsed JSON; ``None`` when absent."""
-    for part in path.split("."):
+def _get(data: Any, path: tuple[str, ...]) -> Any:
+    """Read a dotted path, split once (``("response", "id")``), from parsed JSON; ``None`` when absent."""
+    for part in path:
         if not isinstance(data, dict):
             return None
         data = data.get(part)
@@ -40,6 +40,9 @@ class StreamRule:
 
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
+    #: The only event types ``on_event`` can act on (None: any). The judge calls ``on_event`` for
+    #: these alone, so a rule pays nothing for the events it ignores.
+    EVENT_TYPES: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, grammar: Grammar, spec: dict[str, Any], request: dict[str, Any]) -> None:
         self.grammar = grammar
@@ -49,6 +52,10 @@ class StreamRule:
 
     def applies(self, event: JudgedEvent) -> bool:
         return self.types is None or event.type in self.types
+
+    def listens_to(self, event_type: str) -> bool:
+        """False when ``on_event`` would surely ignore an event of this type (no finding, no state change)."""
+        return self.EVENT_TYPES is None or event_type in self.EVENT_TYPES
 
     def violation(self, message: str, index: int | None = None) -> Violation:
         pointer = f"/events/{index}" if index is not None else ""
@@ -70,13 +77,17 @@ class ConstantField(StreamRule):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.path: str = self.spec["path"]
+        self.parts = tuple(self.path.split("."))
         self.first: Any = None
         self.reported = False
+
+    def listens_to(self, event_type: str) -> bool:
+        return self.types is None or event_type in self.types
 
     def on_event(self, event: JudgedEvent) -> list[Violation]:
         if not self.applies(event) or self.reported:
             return []
-        value = _get(event.data, self.path)
+        value = _get(event.data, self.parts)
         if value is None:
             return []
         if self.first is None:
@@ -97,12 +108,16 @@ class StrictlyIncreasing(StreamRule):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.path: str = self.spec["path"]
+        self.parts = tuple(self.path.split("."))
         self.last: int | None = None
+
+    def listens_to(self, event_type: str) -> bool:
+        return self.types is None or event_type in self.types
 
     def on_event(self, event: JudgedEvent) -> list[Violation]:
         if not self.applies(event):
             return []
-        value = _get(event.data, self.path)
+        value = _get(event.data, self.parts)
         if not isinstance(value, int) or isinstance(value, bool):
             return []  # the event schema reports a missing or mistyped field
         found = []
@@ -119,6 +134,7 @@ class ChatChoices(StreamRule):
     no content after it, and (when the request asked) a final usage chunk with empty ``choices``."""
 
     name = "chat-choices"
+    EVENT_TYPES = frozenset({"chunk"})
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -192,6 +208,7 @@ class ChatToolCalls(StreamRule):
     and argument fragments that join into a JSON object."""
 
     name = "chat-tool-calls"
+    EVENT_TYPES = frozenset({"chunk"})
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -254,6 +271,8 @@ class AnthropicBlocks(StreamRule):
     block's ``input_json_delta`` fragments join into a JSON object."""
 
     name = "anthropic-blocks"
+    EVENT_TYPES = frozenset({"content_block_start", "content_block_delta", "content_block_stop",
+                             "message_delta", "message_stop"})
     DELTAS: ClassVar[dict[str, set[str]]] = {
         "text": {"text_delta", "citations_delta"},
         "tool_use": {"input_json_delta"},
@@ -341,6 +360,8 @@ class ResponsesItems(StreamRule):
     and ``response.completed`` holding every item that was streamed with the same text."""
 
     name = "responses-items"
+    EVENT_TYPES = frozenset({"response.output_item.added", "response.output_item.done", "response.output_text.delta",
+                             "response.output_text.done", "response.completed"})
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
