@@ -13,7 +13,7 @@ from pathlib import Path
 
 from oimi_conformance import commands, exits, pytest_argv
 from oimi_conformance.cli import build_parser
-from oimi_conformance.html_report import CSP, render
+from oimi_conformance.html_report import CSP, render_page
 from oimi_conformance.reporters import (
     RECORD_REPORTERS,
     AllureResults,
@@ -93,7 +93,7 @@ def _sha(text: str) -> str:
 def test_the_pages_style_and_script_are_package_data_hashed_by_the_csp():
     assets = files("oimi_conformance").joinpath("report_assets")
     css, js = assets.joinpath("report.css").read_text(), assets.joinpath("report.js").read_text()
-    page = render(_record().as_dict(), {}, {})
+    page = render_page(_record().as_dict(), {}, {})
     assert f"<style>{css}</style>" in page and f"<script>{js}</script>" in page
     assert f"'sha256-{_sha(css)}'" in CSP and f"'sha256-{_sha(js)}'" in CSP
 

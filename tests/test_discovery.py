@@ -8,7 +8,7 @@ import pytest
 
 from oimi_conformance.discovery import TargetUnreachable, models_from
 from oimi_conformance.engine import RunConfig
-from oimi_conformance.errors import UsageError
+from oimi_conformance.exceptions import UsageError
 from oimi_conformance.exchange import Exchange
 from oimi_conformance.profile import load_profile
 

@@ -12,8 +12,8 @@ import yaml
 from oimi_conformance import cases, endpoints, specdir
 from oimi_conformance.cases import probe_cases
 from oimi_conformance.engine import Engine, RunConfig
-from oimi_conformance.errors import UsageError
-from oimi_conformance.html_report import render
+from oimi_conformance.exceptions import UsageError
+from oimi_conformance.html_report import render_page
 from oimi_conformance.matrix import build_matrix, matrix_markdown, matrix_text
 from oimi_conformance.profile import load_expectations, load_profile
 from oimi_conformance.target import SANDBOX_KEYS
@@ -134,5 +134,5 @@ def test_an_endpoint_added_as_data_is_planned_judged_and_shown(synthetic_specs, 
         assert matrix["cells"][model][NEW]["verdict"] == matrix["cells"][model]["chat"]["verdict"] == "supported"
     assert f"| images | {NEW} |" in matrix_markdown(matrix)
     assert " cmini" in matrix_text(matrix)
-    page = render(record.as_dict(), record.exchanges, matrix)
+    page = render_page(record.as_dict(), record.exchanges, matrix)
     assert f">{NEW}<" in page and f"{NEW}.basic" in page

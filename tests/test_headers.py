@@ -12,7 +12,7 @@ import pytest
 
 from oimi_conformance.cli import main
 from oimi_conformance.diagnosis import curl
-from oimi_conformance.errors import UsageError
+from oimi_conformance.exceptions import UsageError
 from oimi_conformance.headers import collect
 
 VALID = "sk-sandbox-valid"

@@ -17,7 +17,7 @@ import pytest
 
 from oimi_conformance.cli import main
 from oimi_conformance.diagnosis import curl
-from oimi_conformance.html_report import render, write_report
+from oimi_conformance.html_report import render_page, write_report
 from oimi_conformance.matrix import build_matrix
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -84,7 +84,7 @@ def _hostile_page(tmp_path: Path) -> Path:
     results = {"version": 1, "meta": {"target": "<i>t</i>", "base_url": "http://gw.example", "profile": "oimi",
                                       "counts": {}}, "models": [], "results": [result]}
     page = tmp_path / "hostile.html"
-    page.write_text(render(results, {"e1": exchange}, build_matrix(results)), encoding="utf-8")
+    page.write_text(render_page(results, {"e1": exchange}, build_matrix(results)), encoding="utf-8")
     return page
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from oimi_conformance.capabilities import verdict_of
 from oimi_conformance.checks import CheckSkipped
-from oimi_conformance.errors import ContractViolation
+from oimi_conformance.exceptions import ContractViolation
 from oimi_conformance.exchange import Exchange
 from oimi_conformance.outcomes import OutcomePolicy, start
 from oimi_conformance.profile import Expectation, Expectations

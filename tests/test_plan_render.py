@@ -1,4 +1,4 @@
-"""Body templates: {model}, {"$from": ...} and {"$concat": [...]} (plan.render), and the compaction round
+"""Body templates: {model}, {"$from": ...} and {"$concat": [...]} (plan.fill_template), and the compaction round
 trip case that needs them."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import json
 import pytest
 
 from oimi_conformance.cases import load_cases
-from oimi_conformance.errors import UsageError
-from oimi_conformance.plan import build_request, render
+from oimi_conformance.exceptions import UsageError
+from oimi_conformance.plan import build_request, fill_template
 
 COMPACTED = {"object": "response.compaction", "output": [
     {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "My name is Ada."}]},
@@ -19,37 +19,37 @@ COMPACTED = {"object": "response.compaction", "output": [
 
 def test_model_and_from():
     template = {"model": "{model}", "input": {"$from": "main.output.1.encrypted_content"}}
-    assert render(template, "m1", {"main": COMPACTED}) == {"model": "m1", "input": "opaque"}
+    assert fill_template(template, "m1", {"main": COMPACTED}) == {"model": "m1", "input": "opaque"}
 
 
 def test_from_a_missing_or_malformed_path_is_null():
     earlier = {"main": {"error": {"message": "no"}}, "text": "not an object"}
-    assert render({"$from": "main.output.0"}, None, earlier) is None
-    assert render({"$from": "text.field"}, None, earlier) is None
-    assert render({"$from": "absent.x"}, None, earlier) is None
-    assert render({"$from": "main.error.message"}, None, earlier) == "no"
-    assert render({"$from": "main.error.message.9"}, None, {"main": {"error": {"message": ["a"]}}}) is None
+    assert fill_template({"$from": "main.output.0"}, None, earlier) is None
+    assert fill_template({"$from": "text.field"}, None, earlier) is None
+    assert fill_template({"$from": "absent.x"}, None, earlier) is None
+    assert fill_template({"$from": "main.error.message"}, None, earlier) == "no"
+    assert fill_template({"$from": "main.error.message.9"}, None, {"main": {"error": {"message": ["a"]}}}) is None
 
 
 def test_concat_splices_lists_appends_values_and_skips_null():
     template = {"$concat": [{"$from": "main.output"}, [{"role": "user", "content": "{model}?"}],
                             {"$from": "main.missing"}, {"role": "user", "content": "last"}]}
-    assert render(template, "m1", {"main": COMPACTED}) == [
+    assert fill_template(template, "m1", {"main": COMPACTED}) == [
         *COMPACTED["output"], {"role": "user", "content": "m1?"}, {"role": "user", "content": "last"}]
 
 
 def test_concat_of_nothing_is_an_empty_list():
-    assert render({"$concat": []}, None, {}) == []
-    assert render({"$concat": [{"$from": "main.output"}]}, None, {"main": None}) == []
+    assert fill_template({"$concat": []}, None, {}) == []
+    assert fill_template({"$concat": [{"$from": "main.output"}]}, None, {"main": None}) == []
 
 
 def test_concat_needs_a_list():
     with pytest.raises(UsageError, match=r"\$concat takes a list"):
-        render({"$concat": {"a": 1}}, None, {})
+        fill_template({"$concat": {"a": 1}}, None, {})
 
 
 def test_a_dict_with_other_keys_is_an_ordinary_object():
-    assert render({"$concat": [], "x": "{model}"}, "m", {}) == {"$concat": [], "x": "m"}
+    assert fill_template({"$concat": [], "x": "{model}"}, "m", {}) == {"$concat": [], "x": "m"}
 
 
 def test_compaction_roundtrip_feeds_the_output_back_with_a_new_user_message():

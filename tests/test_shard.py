@@ -7,7 +7,7 @@ import json
 import pytest
 
 from oimi_conformance.cli import main
-from oimi_conformance.errors import UsageError
+from oimi_conformance.exceptions import UsageError
 from oimi_conformance.shard import parse_shard
 
 VALID = "sk-sandbox-valid"

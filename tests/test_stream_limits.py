@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from oimi_conformance.errors import ContractViolation, TransportFault
+from oimi_conformance.exceptions import ContractViolation, TransportFault
 from oimi_conformance.json_array import JSONArrayReader
 from oimi_conformance.sse import SSEReader
 from oimi_conformance.stream_limits import (

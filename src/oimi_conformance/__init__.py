@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import ContractViolation, HarnessError, TransportFault, UsageError
+from .exceptions import ContractViolation, HarnessError, TransportFault, UsageError
 from .kinds import Kind, Verdict, get_kind, judge, kinds
 from .violations import Violation
 

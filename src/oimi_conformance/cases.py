@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from .endpoints import probe_ids
-from .errors import UsageError
+from .exceptions import UsageError
 from .specdir import load_data, spec_root
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .errors import UsageError
+from .exceptions import UsageError
 
 try:  # libyaml when present (fast); the pure-Python loader otherwise: both build plain types only
     from yaml import CSafeLoader as _Base

@@ -30,7 +30,7 @@ from vcr.serializers import compat, yamlserializer
 
 from . import __version__
 from .cassette_yaml import CassetteError, load_interactions, load_yaml
-from .errors import HarnessError, UsageError
+from .exceptions import HarnessError, UsageError
 from .exchange import Exchange
 from .redact import REDACTED, SECRET_QUERY, Redactor
 

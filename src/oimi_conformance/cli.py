@@ -19,7 +19,7 @@ from typing import NoReturn
 
 from . import __version__
 from .commands import COMMANDS
-from .errors import HarnessError, UsageError
+from .exceptions import HarnessError, UsageError
 from .exits import EXIT_FAILED, EXIT_USAGE
 from .safe_text import terminal
 

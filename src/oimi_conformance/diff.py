@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .capabilities import capability_verdicts
-from .errors import UsageError
+from .exceptions import UsageError
 from .results import BAD, Outcome
 
 KNOWN_BAD = BAD | {Outcome.XFAILED}  # a failure that was already known is not new
@@ -102,7 +102,7 @@ def diff_runs(old: dict[str, Any], new: dict[str, Any]) -> RunDiff:
     return out
 
 
-def render(d: RunDiff, fmt: str) -> str:
+def format_diff(d: RunDiff, fmt: str) -> str:
     if fmt == "json":
         return json.dumps({**asdict(d), "regressed": d.regressed}, indent=1)
     md = fmt == "markdown"

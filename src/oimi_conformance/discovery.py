@@ -10,7 +10,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from .cases import Case, load_cases
-from .errors import UsageError
+from .exceptions import UsageError
 from .plan import CaseRun, ModelInfo
 from .safe_text import no_surrogates
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .errors import UsageError
+from .exceptions import UsageError
 from .specdir import load_data
 
 SPEC_FILE = "endpoints.yaml"

@@ -16,7 +16,7 @@ from typing import Any
 
 from .checks import Check, select
 from .discovery import discover
-from .errors import UsageError
+from .exceptions import UsageError
 from .exchange import Exchange
 from .headers import ExtraHeaders
 from .outcomes import OutcomePolicy, judge_case_run, refusal

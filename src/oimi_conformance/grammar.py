@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
 
-from .errors import UsageError
+from .exceptions import UsageError
 from .json_text import loads
 from .schemas import CompiledSchema, SchemaStore, default_store
 from .specdir import load_data, spec_root

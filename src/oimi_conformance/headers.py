@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
-from .errors import UsageError
+from .exceptions import UsageError
 
 ENV_VAR = "OIMI_HEADERS"
 # RFC 9110 token characters: what a field name may hold

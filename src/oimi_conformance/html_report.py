@@ -93,7 +93,7 @@ def _result(row: dict[str, Any]) -> CheckResult:
     return CheckResult(**{k: v for k, v in row.items() if k in names})
 
 
-def render(results: dict[str, Any], exchanges: dict[str, Any], matrix: dict[str, Any]) -> str:
+def render_page(results: dict[str, Any], exchanges: dict[str, Any], matrix: dict[str, Any]) -> str:
     """The whole page, from a ``results.json`` document, its ``exchanges.json`` and its matrix
     (``matrix.build_matrix(results)``)."""
     meta = results.get("meta", {})
@@ -356,7 +356,7 @@ def write_report(report_dir: Path, results: dict[str, Any] | None = None,
     if exchanges is None:
         path = report_dir / "exchanges.json"
         exchanges = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    page = render(results, exchanges, build_matrix(results))
+    page = render_page(results, exchanges, build_matrix(results))
     out = report_dir / REPORT_NAME
     out.write_text(page, encoding="utf-8", errors="replace")  # a lone surrogate from a gateway: U+FFFD, not 0 bytes
     return out

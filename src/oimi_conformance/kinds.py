@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .errors import UsageError
+from .exceptions import UsageError
 from .framing import names as framing_names
 from .framing import reader_for
 from .grammar import StreamJudge, load_grammar

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .capabilities import VERDICTS, capability_verdicts, claim_covers
 from .cases import Case, probe_cases
 from .endpoints import capability_names, claim_of_endpoint, labels, requires
-from .errors import UsageError
+from .exceptions import UsageError
 from .plan import CaseRun, ModelInfo, build_request, plan_runs
 from .safe_text import markdown, terminal
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .checks import CheckSkipped
-from .errors import ContractViolation
+from .exceptions import ContractViolation
 from .results import CheckResult, Outcome, Unsupported
 from .safe_text import clean_value, no_surrogates
 

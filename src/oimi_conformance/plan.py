@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from .cases import Case, Step, load_cases, operations
 from .endpoints import claim_of_endpoint
-from .errors import UsageError
+from .exceptions import UsageError
 from .specdir import load_data
 
 
@@ -110,7 +110,7 @@ def _style_of(case: Case, step: Step) -> str:
     return step.auth
 
 
-def render(template: Any, model: str | None, earlier: dict[str, Any]) -> Any:
+def fill_template(template: Any, model: str | None, earlier: dict[str, Any]) -> Any:
     """Fill a body template: ``{model}`` in strings, ``{"$from": "step.a.b"}`` from earlier answers, and
     ``{"$concat": [a, b, ...]}`` joining lists into one.
 
@@ -122,7 +122,7 @@ def render(template: Any, model: str | None, earlier: dict[str, Any]) -> Any:
     if isinstance(template, str):
         return template.replace("{model}", model or "")
     if isinstance(template, list):
-        return [render(v, model, earlier) for v in template]
+        return [fill_template(v, model, earlier) for v in template]
     if isinstance(template, dict):
         if set(template) == {"$from"}:
             step, *path = template["$from"].split(".")
@@ -140,13 +140,13 @@ def render(template: Any, model: str | None, earlier: dict[str, Any]) -> Any:
                 raise UsageError(f"$concat takes a list of parts, got {type(parts).__name__}")
             joined: list[Any] = []
             for part in parts:
-                value = render(part, model, earlier)
+                value = fill_template(part, model, earlier)
                 if isinstance(value, list):
                     joined.extend(value)
                 elif value is not None:
                     joined.append(value)
             return joined
-        return {k: render(v, model, earlier) for k, v in template.items()}
+        return {k: fill_template(v, model, earlier) for k, v in template.items()}
     return template
 
 
@@ -154,7 +154,7 @@ def build_request(case: Case, step: Step, model: str | None, base_url: str, keys
                   earlier: dict[str, Any]) -> tuple[str, str, dict[str, str], bytes | None]:
     """Method, URL, headers and body of one step, with the real key in place."""
     if step.url_from:  # a URL the gateway handed back: fetched as any client would, never with the key
-        url = render({"$from": step.url_from}, model, earlier)
+        url = fill_template({"$from": step.url_from}, model, earlier)
         return "GET", url if isinstance(url, str) else "", dict(step.headers), None
     op = operations()[step.operation]
     method = step.method or op.method
@@ -184,7 +184,7 @@ def build_request(case: Case, step: Step, model: str | None, base_url: str, keys
     if step.raw_body is not None:
         body: bytes | None = step.raw_body.encode("utf-8")
     elif step.body is not None:
-        body = json.dumps(render(step.body, model, earlier), separators=(",", ":"), sort_keys=True).encode()
+        body = json.dumps(fill_template(step.body, model, earlier), separators=(",", ":"), sort_keys=True).encode()
     else:
         body = None
     return method, url, headers, body

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .errors import HarnessError
+from .exceptions import HarnessError
 from .results import CheckResult
 
 if TYPE_CHECKING:

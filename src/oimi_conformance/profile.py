@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from .exceptions import UsageError
 from .specdir import spec_root
 
 if sys.version_info >= (3, 11):

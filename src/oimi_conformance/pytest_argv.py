@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import UsageError
+from .exceptions import UsageError
 from .reporters import PytestReport
 
 # pytest plugins (entry-point names) installed beside the harness that `run`'s suites never use: not loaded

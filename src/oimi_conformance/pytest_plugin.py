@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import pytest
 
 from . import allure_support as _allure
-from .errors import ContractViolation, UsageError
+from .exceptions import ContractViolation, UsageError
 from .kinds import Verdict, judge
 from .prepared_run import prepared, run_of
 from .results import CheckResult, Outcome, summary_table

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from .exceptions import UsageError
 
 MODELS_THRESHOLD = 500  # listed models planned without --models or --max-models (planning must stay bounded)
 

@@ -22,7 +22,7 @@ import referencing
 import referencing.jsonschema
 from jsonschema.exceptions import ValidationError
 
-from .errors import UsageError
+from .exceptions import UsageError
 from .specdir import spec_root
 from .violations import Violation, json_pointer
 

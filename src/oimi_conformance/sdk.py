@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from .checks import Check, CheckSkipped, select
-from .errors import ContractViolation, UsageError
+from .exceptions import ContractViolation, UsageError
 from .outcomes import OutcomePolicy, start
 from .plan import ModelInfo, api_root, join_url
 from .profile import Expectations, Profile

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .errors import UsageError
+from .exceptions import UsageError
 from .plan import CaseRun
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .errors import ContractViolation, TransportFault
+from .exceptions import ContractViolation, TransportFault
 from .violations import Violation
 
 #: Stops caused by the network or by the harness's own limits: no complete answer was read.
@@ -59,7 +59,7 @@ class StreamStop(Exception):
         return Violation(rule=f"stream.{self.reason}", message=str(self), pointer=pointer)
 
     def as_error(self, index: int | None = None) -> TransportFault | ContractViolation:
-        """The harness error this stop stands for (kept apart per errors.py)."""
+        """The harness error this stop stands for (kept apart per exceptions.py)."""
         if self.is_transport:
             return TransportFault(str(self))
         return ContractViolation(str(self), [self.as_violation(index)])

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from . import allure_support as _allure
-from .errors import TransportFault
+from .exceptions import TransportFault
 from .prepared_run import PreparedRun, run_of
 from .results import CheckResult, Outcome
 from .safe_text import terminal

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import RunConfig
-from .errors import UsageError
+from .exceptions import UsageError
 from .headers import collect as collect_headers
 from .profile import load_expectations, load_profile
 from .run_options import MODELS_THRESHOLD, Options, check_options

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ..errors import ContractViolation, HarnessError, UsageError
+from ..exceptions import ContractViolation, HarnessError, UsageError
 from ..violations import Violation
 
 if TYPE_CHECKING:

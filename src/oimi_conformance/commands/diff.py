@@ -21,8 +21,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..diff import diff_runs, load_results, render
+    from ..diff import diff_runs, format_diff, load_results
 
     result = diff_runs(load_results(args.old), load_results(args.new))
-    print(render(result, args.format))
+    print(format_diff(result, args.format))
     return EXIT_FAILED if result.regressed else EXIT_OK

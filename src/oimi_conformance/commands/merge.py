@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..exceptions import UsageError
 from ..exits import EXIT_FAILED, EXIT_OK
 
 SAME_RUN = ("target", "profile", "expectations", "mode")

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..exceptions import UsageError
 from ..exits import EXIT_OK, EXIT_TOOL
 from ..reporters import AllureResults
 

@@ -12,7 +12,7 @@ import gc
 from pathlib import Path
 from typing import Any
 
-from ..errors import HarnessError
+from ..exceptions import HarnessError
 
 
 def add_parser(subparsers: Any) -> None:

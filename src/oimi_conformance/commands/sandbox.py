@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..errors import UsageError
+from ..exceptions import UsageError
 from ..exits import EXIT_OK
 
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..exceptions import UsageError
 from ..exits import EXIT_FAILED, EXIT_OK
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ..errors import HarnessError
+from ..exceptions import HarnessError
 from .session import BudgetExhausted, FuzzSession
 from .settings import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, FuzzOptions
 

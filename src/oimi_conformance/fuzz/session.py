@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..diagnosis import curl
-from ..errors import HarnessError, UsageError
+from ..exceptions import HarnessError, UsageError
 from ..exchange import Exchange
 from ..outcomes import OutcomePolicy, start
 from ..redact import Redactor

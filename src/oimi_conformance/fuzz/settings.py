@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import UsageError
+from ..exceptions import UsageError
 from ..plan import api_root
 from .checks import NEGATIVE_CHECKS, POSITIVE_CHECKS
 from .operations import negative_extra_pins, output_pins, path_model, positive_query_pins

@@ -3,7 +3,7 @@
 A deviation is one way a gateway can break the contract. Switching one on makes the sandbox break the
 contract in exactly that way, so the harness's self-tests can prove that each check catches its class of
 fault. The behaviour lives where it applies (see ``faults.py`` and ``subtle_faults.py`` for the
-body/stream/request hooks, ``access.py``, ``errors.py``, ``validation.py``, ``wire.py`` and the endpoint
+body/stream/request hooks, ``access.py``, ``error_bodies.py``, ``validation.py``, ``wire.py`` and the endpoint
 modules for the rest); this module only names them.
 """
 

@@ -5,7 +5,7 @@ Handlers call three hooks, once each, and never test a deviation name themselves
 - ``apply("body", ctx, body)``     edits a non-streamed answer;
 - ``apply("events", ctx, frames)`` edits a stream's frames before they are encoded.
 A function runs only when its deviation is active and ``ctx.endpoint`` is one it is registered for.
-Deviations about auth, error envelopes, delivery and robustness live in ``access.py``, ``errors.py``,
+Deviations about auth, error envelopes, delivery and robustness live in ``access.py``, ``error_bodies.py``,
 ``wire.py`` and ``app.py``, where they apply.
 """
 
