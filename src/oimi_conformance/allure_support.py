@@ -63,9 +63,11 @@ def describe(check: Any, case_run: Any, result: Any, redactor: Any, cache: dict[
     if result.expected_reason:
         lines.append(f"- known deviation: {result.expected_reason}")
     allure.dynamic.description(no_surrogates("\n".join(lines)))
+    operations = {s.name: s.operation for s in case.steps}
     for step, exchange in case_run.exchanges.items():
         if exchange.id not in cache:
-            events = exchange.events or (_replayed_events(exchange) if exchange.replayed else [])
+            events = exchange.events or (_replayed_events(exchange, operations.get(step)) if exchange.replayed
+                                         else [])
             # redacted as it was read, and again after this decoding; no lone surrogate reaches Allure's files
             text = transcript(exchange, redactor, events) if events or exchange.stop else None
             cache[exchange.id] = (redactor.text(no_surrogates(json.dumps(exchange.as_dict(), indent=2,
@@ -79,16 +81,13 @@ def describe(check: Any, case_run: Any, result: Any, redactor: Any, cache: dict[
                           attachment_type=allure.attachment_type.TEXT)
 
 
-def _replayed_events(exchange: Any) -> list[Any]:
-    """A replayed exchange keeps only its (redacted) body: read its events again, without times."""
-    from .json_array import JSONArrayReader
-    from .sse import SSEReader
+def _replayed_events(exchange: Any, operation: str | None) -> list[Any]:
+    """A replayed exchange keeps only its (redacted) body: read its events again, without times, with the
+    reader the live transport would have used (the framing table's)."""
+    from .framing import live_reader, stream_framing
 
-    if exchange.is_event_stream:
-        reader: Any = SSEReader()
-    elif "streamGenerateContent" in exchange.url and 200 <= (exchange.status or 0) < 300:
-        reader = JSONArrayReader()
-    else:
+    reader = live_reader(exchange.content_type, exchange.status or 0, stream_framing(operation, exchange.url))
+    if reader is None:
         return []
     try:
         return [*reader.feed(exchange.body, 0.0), *reader.close()]
