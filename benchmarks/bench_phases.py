@@ -57,7 +57,7 @@ def _child(out: Path, run_args: list[str]) -> NoReturn:
     times: dict[str, float] = dict.fromkeys(PHASES, 0.0)
     import pytest
 
-    from oimi_conformance import allure_support, cli, engine, pytest_plugin, reporters, session
+    from oimi_conformance import allure_support, cli, engine, pytest_plugin, reporters, target
     imported = time.monotonic()
     times["start-up: interpreter + imports"] = imported - t0
 
@@ -73,7 +73,7 @@ def _child(out: Path, run_args: list[str]) -> NoReturn:
         setattr(owner, name, wrapper)
 
     # a benchmark may instrument: these wrappers only add up the time spent inside each function
-    timed(session.Target, "__enter__", "target")
+    timed(target.Target, "__enter__", "target")
     timed(engine.Engine, "prepare", "discovery")
     timed(engine.Engine, "exchange", "exchanges")
     timed(engine.Engine, "judge_one", "judging")
@@ -150,6 +150,9 @@ def _phases(name: str, run_args: list[str], runs: int, tmp: Path) -> dict[str, A
         out = tmp / f"{name}-{i}.json"
         ended: list[float] = []
         wall = _spawn([sys.executable, str(Path(__file__)), "--child", str(out), "--", *run_args], ended)
+        if not out.is_file():  # the instrumented child failed: say so in one line
+            raise SystemExit(f"bench_phases: the instrumented run `{name}` wrote no figures; run it alone: "
+                             f"python {Path(__file__).name} --child {out} -- {' '.join(run_args)}")
         row = json.loads(out.read_text())
         row["wall"] = wall
         row["times"]["interpreter exit"] = ended[0] - row["returned"]
