@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checks import Check, select
+from .checks import Check, CheckContext, select
 from .discovery import discover
 from .exceptions import UsageError
 from .exchange import Exchange
@@ -91,7 +91,7 @@ class Engine:
                                    self._refused, lambda: self.library is not None and self.replaying)
         self.models: list[ModelInfo] = []
         self.runs: list[CaseRun] = []
-        self.checks: list[Check] = []
+        self.checks: list[Check[CheckContext]] = []
         self.facts: dict[str, Any] = {}
         self.started = time.time()
         self.exchanged = False
@@ -138,7 +138,7 @@ class Engine:
     def outcome_policy(self) -> OutcomePolicy:
         return OutcomePolicy(self.config.expectations, self.redactor, self.config.strict_expectations)
 
-    def judge_one(self, check: Check, run: CaseRun, facts: dict[str, Any]) -> CheckResult:
+    def judge_one(self, check: Check[CheckContext], run: CaseRun, facts: dict[str, Any]) -> CheckResult:
         """One check on one case run, settled and redacted by the one results pipeline (``outcomes.py``)."""
         return judge_case_run(self.outcome_policy, check, run, facts, self.config.profile,
                               self.config.excuse_claimed_refusals)

@@ -27,14 +27,14 @@ from .safe_text import clean_value, no_surrogates
 
 if TYPE_CHECKING:
     from .cases import Case
-    from .checks import Check
+    from .checks import Check, CheckContext
     from .exchange import Exchange
     from .plan import CaseRun
     from .profile import Expectations, Profile
     from .redact import Redactor
 
 
-def start(check: Check | None = None, *, check_id: str = "", title: str = "", severity: str = "error",
+def start(check: Check[Any] | None = None, *, check_id: str = "", title: str = "", severity: str = "error",
           spec: str = "", case_id: str, endpoint: str, capability: str, operation: str, model: str | None,
           auth: str, stream: bool, exchange: str | None = None, sdk_version: str | None = None) -> CheckResult:
     """The result of ``check`` (or of the check named by ``check_id``/``title``/``severity``/``spec``: the
@@ -150,8 +150,8 @@ def error_message(body: Any) -> str:
     return ""
 
 
-def judge_case_run(policy: OutcomePolicy, check: Check, run: CaseRun, facts: dict[str, Any], profile: Profile,
-                   excuse_claimed: bool = False) -> CheckResult:
+def judge_case_run(policy: OutcomePolicy, check: Check[CheckContext], run: CaseRun, facts: dict[str, Any],
+                   profile: Profile, excuse_claimed: bool = False) -> CheckResult:
     """One catalogue check on one case run of the engine."""
     from .checks import CheckContext
 

@@ -75,7 +75,7 @@ def sdk_version(sdk: str) -> str | None:
 class SdkContext:
     """What one SDK check works with: clients bound to the target, the wire it saw, notes for the result."""
 
-    def __init__(self, check: Check, target: SdkTarget) -> None:
+    def __init__(self, check: Check[SdkContext], target: SdkTarget) -> None:
         self.check = check
         self.target = target
         self.sdk = check.id.split(".")[1]
@@ -235,7 +235,7 @@ def describe(exc: BaseException) -> str:
 
 # -- running the checks -------------------------------------------------------------------------
 
-def sdk_checks(patterns: list[str] | None = None, exclude: list[str] | None = None) -> list[Check]:
+def sdk_checks(patterns: list[str] | None = None, exclude: list[str] | None = None) -> list[Check[SdkContext]]:
     """The SDK checks selected by ``patterns`` (those of them that name sdk.* ids; all when none do)."""
     named = [p for p in patterns or [] if p.startswith("sdk")]
     return [c for c in select(named or ["sdk.*"], exclude) if c.area == "sdk"]
@@ -246,7 +246,7 @@ def requested(sdk_flag: bool, patterns: list[str] | None) -> bool:
     return bool(sdk_flag) or any(p.startswith("sdk") for p in patterns or [])
 
 
-def run_sdk_check(check: Check, target: SdkTarget) -> CheckResult:
+def run_sdk_check(check: Check[SdkContext], target: SdkTarget) -> CheckResult:
     """One SDK check against the target, settled by the one results pipeline (``outcomes.py``)."""
     sdk = check.id.split(".")[1]
     package, module, style = SDKS[sdk]
@@ -263,7 +263,7 @@ def run_sdk_check(check: Check, target: SdkTarget) -> CheckResult:
     ctx = SdkContext(check, target)
     started = time.monotonic()
     try:
-        check.func(ctx)  # type: ignore[arg-type]
+        check.func(ctx)
     except ContractViolation as exc:
         result.model = ctx.model
         return policy.violated(result, _with_notes(f"{result.sdk_version}: {exc}", ctx))
@@ -323,7 +323,7 @@ def target_of(engine: Any) -> SdkTarget:
 
 # -- the pytest side (suites/sdk/test_sdk.py) ---------------------------------------------------
 
-def pytest_sdk_checks(config: Any) -> list[Check]:
+def pytest_sdk_checks(config: Any) -> list[Check[SdkContext]]:
     """The SDK checks this pytest session runs: none unless ``--sdk`` or ``--checks sdk.*``."""
     from .prepared_run import run_of
 
@@ -338,7 +338,7 @@ def pytest_sdk_checks(config: Any) -> list[Check]:
         return []
 
 
-def pytest_sdk_result(config: Any, check: Check) -> CheckResult:
+def pytest_sdk_result(config: Any, check: Check[SdkContext]) -> CheckResult:
     """Run one SDK check against the session's target and record it in the session's results.json."""
     from .prepared_run import run_of
 

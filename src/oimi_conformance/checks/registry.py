@@ -11,7 +11,7 @@ import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from ..exceptions import ContractViolation, HarnessError, UsageError
 from ..violations import Violation
@@ -35,14 +35,17 @@ class CheckSkipped(HarnessError):
         self.unsupported = unsupported
 
 
+Ctx = TypeVar("Ctx")  # what a check judges: a CheckContext (a case run's exchanges), or an SDK's SdkContext
+
+
 @dataclass(frozen=True)
-class Check:
+class Check(Generic[Ctx]):
     id: str
     title: str
     severity: str
     spec: str
     applies: Callable[[Case], bool]
-    func: Callable[[CheckContext], None]
+    func: Callable[[Ctx], None]
     needs_timing: bool = False  # judged from arrival times: skipped on replay
     area: str = ""
 
@@ -51,16 +54,16 @@ class Check:
         return (self.func.__doc__ or "").strip()
 
 
-REGISTRY: dict[str, Check] = {}
+REGISTRY: dict[str, Check[Any]] = {}
 
 
 def check(id: str, title: str, *, spec: str, applies: Callable[[Case], bool], severity: str = "error",
-          needs_timing: bool = False) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
+          needs_timing: bool = False) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
     """Register a check under its public id."""
     if severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
 
-    def register(func: Callable[[CheckContext], None]) -> Callable[[CheckContext], None]:
+    def register(func: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
         existing = REGISTRY.get(id)
         if existing is not None and existing.func.__module__ != func.__module__:
             raise RuntimeError(f"check id {id!r} registered twice ({existing.func.__module__}, {func.__module__})")
@@ -70,7 +73,7 @@ def check(id: str, title: str, *, spec: str, applies: Callable[[Case], bool], se
     return register
 
 
-def select(patterns: list[str] | None = None, exclude: list[str] | None = None) -> list[Check]:
+def select(patterns: list[str] | None = None, exclude: list[str] | None = None) -> list[Check[Any]]:
     """Checks whose id matches any of ``patterns`` (globs; all when empty) and none of ``exclude``."""
     from . import load_all
 
@@ -111,7 +114,7 @@ def all_of(*preds: Callable[[Case], bool]) -> Callable[[Case], bool]:
 class CheckContext:
     """One case as run against one model: its steps' exchanges, and what it is judged by."""
 
-    check: Check
+    check: Check[CheckContext]
     case: Case
     model: str | None
     profile: Profile

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .registry import check
@@ -28,7 +29,8 @@ def sdk_only(case: Any) -> bool:
     return False
 
 
-def _sdk(id: str, title: str, spec: str, severity: str = "error") -> Any:
+def _sdk(id: str, title: str, spec: str, severity: str = "error"
+         ) -> Callable[[Callable[[SdkContext], None]], Callable[[SdkContext], None]]:
     return check(id, title, spec=spec, applies=sdk_only, severity=severity)
 
 
