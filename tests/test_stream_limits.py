@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from oimi_conformance.exceptions import ContractViolation, TransportFault
 from oimi_conformance.json_array import JSONArrayReader
 from oimi_conformance.sse import SSEReader
 from oimi_conformance.stream_limits import (
@@ -75,10 +74,8 @@ def test_stream_stop_fields_and_kinds() -> None:
     assert str(stop) == "invalid-json at byte 120: element 3: Expecting value"
     assert stop.as_dict() == {"reason": "invalid-json", "detail": "element 3: Expecting value", "offset": 120}
     assert not stop.is_transport
-    error = stop.as_error(3)
-    assert isinstance(error, ContractViolation)
-    assert error.violations[0].rule == "stream.invalid-json" and error.violations[0].pointer == "/events/3"
-    assert isinstance(StreamStop("idle-timeout").as_error(), TransportFault)
+    violation = stop.as_violation(3)
+    assert violation.rule == "stream.invalid-json" and violation.pointer == "/events/3"
     assert {s for s in REASONS if StreamStop(s).is_transport} == {
         "idle-timeout", "total-timeout", "byte-limit", "truncated", "connection-error"}
     with pytest.raises(ValueError):

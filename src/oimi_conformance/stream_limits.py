@@ -16,7 +16,6 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .exceptions import ContractViolation, TransportFault
 from .violations import Violation
 
 #: Stops caused by the network or by the harness's own limits: no complete answer was read.
@@ -57,12 +56,6 @@ class StreamStop(Exception):
         """The stop as a ``stream.<reason>`` violation; ``index`` is the event it hit."""
         pointer = f"/events/{index}" if index is not None else ""
         return Violation(rule=f"stream.{self.reason}", message=str(self), pointer=pointer)
-
-    def as_error(self, index: int | None = None) -> TransportFault | ContractViolation:
-        """The harness error this stop stands for (kept apart per exceptions.py)."""
-        if self.is_transport:
-            return TransportFault(str(self))
-        return ContractViolation(str(self), [self.as_violation(index)])
 
     def as_dict(self) -> dict[str, Any]:
         return {"reason": self.reason, "detail": self.detail, "offset": self.offset}

@@ -39,10 +39,6 @@ MODES: dict[str, frozenset[str]] = {
 }
 
 
-def mode_names() -> tuple[str, ...]:
-    return tuple(MODES)
-
-
 def deviations_of(mode: str) -> frozenset[str]:
     """The deviations that make up ``mode``; ValueError for an unknown mode."""
     try:
