@@ -57,12 +57,14 @@ def test_a_huge_model_list_asks_for_models_or_max_models(tmp_path, capsys):
     assert {r["model"] for r in _results(tmp_path)["results"]} == {"hostile-chat", "m-00000"}
 
 
-def test_max_duration_ends_an_endless_run_with_its_reports(tmp_path):
+def test_max_duration_ends_an_endless_run_with_its_reports(tmp_path, capsys):
     with start_hostile(HostileConfig(mode="endless")) as hostile:
         code = _run(hostile.base_url, tmp_path, "--models", "hostile-chat", "--cases", "chat.stream",
                     "--max-duration", "1", "--timeout", "600")
     results = _results(tmp_path)["results"]
-    assert code == 0 and results
+    # the reports are written, and a run stopped before it judged anything does not pass
+    assert code == 1 and results
+    assert "nothing was judged" in capsys.readouterr().out
     assert all(r["outcome"] == "skipped" and "--max-duration" in r["message"] for r in results)
     assert (tmp_path / "report" / "report.html").stat().st_size > 0
 

@@ -15,7 +15,15 @@ from oimi_conformance.exchange import Exchange
 from oimi_conformance.outcomes import OutcomePolicy, start
 from oimi_conformance.profile import Expectation, Expectations
 from oimi_conformance.redact import Redactor
-from oimi_conformance.results import CheckResult, Outcome, RunRecord, unsupported_lines, unsupported_of
+from oimi_conformance.results import (
+    CheckResult,
+    Outcome,
+    RunRecord,
+    cut_short_lines,
+    judged_nothing,
+    unsupported_lines,
+    unsupported_of,
+)
 from oimi_conformance.specdir import spec_root
 from oimi_conformance.sse import SSEEvent
 from oimi_conformance.usage import add_body, reported, tokens_spent
@@ -146,3 +154,26 @@ def test_one_token_counter_for_bodies_streams_and_fuzzed_answers():
     add_body(total, b'{"usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 4}}')
     add_body(total, b"data: {}\n\n")  # a stream's text is no JSON body: it reports nothing
     assert total == {"input": 3, "output": 4}
+
+
+def _skipped(message: str) -> CheckResult:
+    result = _result()
+    result.outcome, result.message = Outcome.SKIPPED, message
+    return result
+
+
+def test_a_run_cut_short_by_its_own_limits_says_so_and_fails_only_when_it_judged_nothing():
+    budget = "request budget (--max-requests 3) exhausted"
+    unfinished = "unfinished: the run reached --max-duration 1s"
+    timing = "judged from live arrival times; a replay has none"
+    record = RunRecord(meta={}, results=[_skipped(budget), _skipped(budget), _skipped(unfinished)], exchanges={})
+    assert cut_short_lines(record) == [f"not judged: 2 result(s) skipped: {budget}",
+                                       f"not judged: 1 result(s) skipped: {unfinished}"]
+    nothing = judged_nothing(record)
+    assert nothing is not None and "all 3 results were skipped, 2 of them because the request budget" in nothing
+    # something judged: a partial run is green for what it judged (the summary lists what was cut)
+    passed = _result()
+    assert judged_nothing(RunRecord(meta={}, results=[*record.results, passed], exchanges={})) is None
+    # every skip explained by the selection alone (timing checks on a replay): not a cut-short run
+    assert judged_nothing(RunRecord(meta={}, results=[_skipped(timing)], exchanges={})) is None
+    assert cut_short_lines(RunRecord(meta={}, results=[_skipped(timing)], exchanges={})) == []

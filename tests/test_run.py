@@ -91,10 +91,23 @@ def test_key_never_leaks_even_when_the_gateway_echoes_it(deviant_sandbox, tmp_pa
 
 
 @pytest.mark.slow
-def test_budget_is_a_hard_limit(sandbox, tmp_path):
-    _, record = _record(sandbox.base_url, tmp_path, "--max-requests", "10")
+def test_budget_is_a_hard_limit(sandbox, tmp_path, capsys):
+    code, record = _record(sandbox.base_url, tmp_path, "--max-requests", "10", "--models", "sandbox-omni")
     assert record["meta"]["requests"] <= 10
-    assert any("budget" in r["message"] for r in record["results"] if r["outcome"] == "skipped")
+    cut = [r for r in record["results"] if r["outcome"] == "skipped" and "budget" in r["message"]]
+    judged = [r for r in record["results"] if r["outcome"] != "skipped"]
+    assert cut and judged and code == 0  # green for what it judged...
+    assert f"not judged: {len(cut)} result(s) skipped: request budget (--max-requests 10) exhausted" \
+        in capsys.readouterr().out  # ...and it says what it left out
+
+
+@pytest.mark.slow
+def test_a_run_whose_budget_left_nothing_judged_does_not_pass(sandbox, tmp_path, capsys):
+    # the budget is spent on the discovery: every case run is skipped, and a gate that judged nothing fails
+    code, record = _record(sandbox.base_url, tmp_path, "--max-requests", "1")
+    assert {r["outcome"] for r in record["results"]} == {"skipped"}
+    assert code == 1
+    assert "nothing was judged: all" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("deviation", ["robustness.slow-headers", "delivery.stall", "delivery.truncated",

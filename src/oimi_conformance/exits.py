@@ -1,6 +1,7 @@
 """The exit codes of every ``oimi-conformance`` command, and pytest's own mapped onto them.
 
-0: the command did its job and nothing failed; 1: a check failed (or a diff regressed); 2: a usage problem,
+0: the command did its job and nothing failed; 1: a check failed (or a diff regressed), or a run judged
+nothing at all (every result skipped: ``results.judged_nothing``); 2: a usage problem,
 an unreachable target, or a tool the command needs is missing: one line on standard error, never a traceback.
 """
 

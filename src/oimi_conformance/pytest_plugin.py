@@ -21,7 +21,7 @@ from . import allure_support as _allure
 from .exceptions import ContractViolation, UsageError
 from .kinds import Verdict, judge
 from .prepared_run import prepared, run_of
-from .results import CheckResult, Outcome, summary_table
+from .results import CheckResult, Outcome, judged_nothing, summary_table
 from .safe_text import terminal
 from .suite_items import ALLURE_ITEM, CheckItem, areas_pairs, exchange_dicts, make_items
 from .suite_items import judge as judge_item
@@ -151,6 +151,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter.write_line(f"results: {written['results']}; capability matrix: {written['matrix']}")
         reporter.write_line(f"report: {written['html']} (open it in a browser; `oimi-conformance report` builds the "
                             "Allure one)")
+    nothing = judged_nothing(record)
+    if nothing is not None and session.exitstatus == pytest.ExitCode.OK:
+        # pytest calls an all-skipped session a success; a conformance gate must not
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter is not None:
+            reporter.write_line(terminal(f"oimi-conformance: {nothing}"), red=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

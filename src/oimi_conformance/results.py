@@ -165,13 +165,39 @@ def unsupported_lines(record: RunRecord) -> list[str]:
     return lines
 
 
+# the skip reasons of case runs the run itself left unsent (scheduler.py): its budget, its time
+OWN_LIMITS = ("request budget (--max-requests", "unfinished: the run reached --max-duration")
+
+
+def cut_short_lines(record: RunRecord) -> list[str]:
+    """How many results were skipped because the run's own budget or time ran out: a partial run is green
+    only for what it judged, and says so first. Empty when nothing was cut."""
+    reasons = Counter(r.message for r in record.results
+                      if r.outcome == Outcome.SKIPPED and r.message.startswith(OWN_LIMITS))
+    return [f"not judged: {n} result(s) skipped: {reason}" for reason, n in reasons.most_common()]
+
+
+def judged_nothing(record: RunRecord) -> str | None:
+    """Why the run judged nothing at all, or None: every result skipped, and the run's own budget or time
+    among the reasons. Such a gate has not passed: it fails with this line instead of ending green behind a
+    column of skips. (Skips the selection alone explains, e.g. only timing checks on a replay, stay a pass.)"""
+    if not record.results or any(r.outcome != Outcome.SKIPPED for r in record.results):
+        return None
+    cut = Counter(r.message for r in record.results if r.message.startswith(OWN_LIMITS))
+    if not cut:
+        return None
+    reason, n = cut.most_common(1)[0]
+    return (f"nothing was judged: all {len(record.results)} results were skipped, {n} of them because the "
+            f"{reason}; a run that judged nothing does not pass")
+
+
 def summary_table(record: RunRecord) -> str:
     """First how many cases were skipped as unsupported and why, then outcomes by endpoint, one line each."""
     by_endpoint: dict[str, Counter[str]] = defaultdict(Counter)
     for r in record.results:
         by_endpoint[r.endpoint][r.outcome] += 1
     head = f"{'endpoint':<12}" + "".join(f"{o:>9}" for o in OUTCOMES)
-    lines = [*unsupported_lines(record), head, "-" * len(head)]
+    lines = [*cut_short_lines(record), *unsupported_lines(record), head, "-" * len(head)]
     for endpoint in sorted(by_endpoint):
         counts = by_endpoint[endpoint]
         lines.append(f"{endpoint:<12}" + "".join(f"{counts.get(o, 0):>9}" for o in OUTCOMES))
