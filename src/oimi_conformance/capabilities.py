@@ -14,15 +14,29 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from .results import BAD, Outcome, unsupported_of
+from .results import BAD, Outcome, StrEnum, unsupported_of
 
-VERDICT_MEANINGS: dict[str, str] = {
-    "supported": "some check of its cases passed, and none failed, errored or failed as a known deviation",
-    "unsupported": "the model refused with a clean, documented 4xx (an optional case, or an endpoint it does not "
-                   "claim): its cases were skipped as unsupported, and no check passed",
-    "broken": "some check of its cases failed or errored (5xx, invalid body, wrong envelope, timeout...), or "
-              "failed as a known deviation (xfailed: an expected break is still a break)",
-    "not probed": "nothing was judged: not sent (budget, a key not given, a replay without the exchange, a flag)",
+
+class CellVerdict(StrEnum):
+    """What a (model, capability) cell of the matrix is. A str: matrix.json holds the value."""
+
+    SUPPORTED = "supported"
+    UNSUPPORTED = "unsupported"
+    BROKEN = "broken"
+    NOT_PROBED = "not probed"
+
+
+VERDICT_MEANINGS: dict[CellVerdict, str] = {
+    CellVerdict.SUPPORTED:
+        "some check of its cases passed, and none failed, errored or failed as a known deviation",
+    CellVerdict.UNSUPPORTED:
+        "the model refused with a clean, documented 4xx (an optional case, or an endpoint it does not claim): its "
+        "cases were skipped as unsupported, and no check passed",
+    CellVerdict.BROKEN:
+        "some check of its cases failed or errored (5xx, invalid body, wrong envelope, timeout...), or failed as a "
+        "known deviation (xfailed: an expected break is still a break)",
+    CellVerdict.NOT_PROBED:
+        "nothing was judged: not sent (budget, a key not given, a replay without the exchange, a flag)",
 }
 VERDICTS = tuple(VERDICT_MEANINGS)
 __doc__ = (__doc__ or "").replace("{meanings}", "\n".join(f"  {v:<12} {m}" for v, m in VERDICT_MEANINGS.items()))
@@ -69,14 +83,14 @@ def verdict_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
     skipped = [r for r in rows if r["outcome"] == Outcome.SKIPPED]
     status = None  # an unsupported cell's HTTP status, for the matrix's note on a claim the model then refused
     if failing:
-        verdict, first = "broken", bad[0]
+        verdict, first = CellVerdict.BROKEN, bad[0]
         reason = f"{first['check_id']}: {first['message']}"
     elif unsupported and not passed:
-        verdict, reason = "unsupported", unsupported[0]["message"]
+        verdict, reason = CellVerdict.UNSUPPORTED, unsupported[0]["message"]
         status = refusals[0][1]["status"]
     elif passed:
-        verdict, reason = "supported", ""
+        verdict, reason = CellVerdict.SUPPORTED, ""
     else:
-        verdict, reason = "not probed", skipped[0]["message"] if skipped else "no check judged it"
+        verdict, reason = CellVerdict.NOT_PROBED, skipped[0]["message"] if skipped else "no check judged it"
     return {"verdict": verdict, "failing": failing, "cases": sorted({r["case_id"] for r in rows}),
             "reason": reason[:300], "status": status}

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .capabilities import capability_verdicts
+from .capabilities import CellVerdict, capability_verdicts
 from .exceptions import UsageError
 from .results import BAD, Outcome
 
@@ -92,9 +92,9 @@ def diff_runs(old: dict[str, Any], new: dict[str, Any]) -> RunDiff:
             continue
         row = {"model": model, "capability": capability, "was": prior["verdict"], "now": cell["verdict"],
                "failing": cell["failing"]}
-        if prior["verdict"] == "supported" and cell["verdict"] in ("unsupported", "broken", "not probed"):
+        if prior["verdict"] == CellVerdict.SUPPORTED and cell["verdict"] != CellVerdict.SUPPORTED:
             out.capabilities_lost.append(row)
-        elif prior["verdict"] != "supported" and cell["verdict"] == "supported":
+        elif prior["verdict"] != CellVerdict.SUPPORTED and cell["verdict"] == CellVerdict.SUPPORTED:
             out.capabilities_gained.append(row)
     old_models = {m["id"] for m in old.get("models", [])}
     new_models = {m["id"] for m in new.get("models", [])}

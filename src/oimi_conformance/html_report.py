@@ -26,13 +26,14 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from .capabilities import VERDICTS, CellVerdict
 from .diagnosis import curl, format_failure
 from .endpoints import endpoint_order, family_title_of_endpoint
 from .results import BAD, OUTCOMES, CheckResult, Outcome
 
 REPORT_NAME = "report.html"
-VERDICTS = ("supported", "unsupported", "broken", "not probed")
-VERDICT_MARK = {"supported": "\u2713", "unsupported": "\u2013", "broken": "\u2717", "not probed": "\u00b7"}
+VERDICT_MARK = {CellVerdict.SUPPORTED: "\u2713", CellVerdict.UNSUPPORTED: "\u2013", CellVerdict.BROKEN: "\u2717",
+                CellVerdict.NOT_PROBED: "\u00b7"}
 OUTCOME_ORDER = {Outcome.FAILED: 0, Outcome.ERROR: 1, Outcome.XFAILED: 2, Outcome.SKIPPED: 3, Outcome.PASSED: 4}
 BODY_LIMIT = 8000  # characters of a body shown (exchanges.json already keeps a preview only)
 MESSAGE_LIMIT = 220  # characters of a message in the results table (the full text is in its tooltip)
@@ -206,8 +207,8 @@ def _matrix(matrix: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         cells = matrix.get("cells", {}).get(model, {})
         tds = []
         for c in columns:
-            cell = cells.get(c) or {"verdict": "not probed"}
-            verdict = cell.get("verdict", "not probed")
+            cell = cells.get(c) or {"verdict": CellVerdict.NOT_PROBED}
+            verdict = cell.get("verdict", CellVerdict.NOT_PROBED)
             claimed = cell.get("claimed")
             tip = [f"{model} · {c}: {verdict}"]
             if cell.get("failing"):

@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from .capabilities import VERDICTS, capability_verdicts, claim_covers
+from .capabilities import VERDICTS, CellVerdict, capability_verdicts, claim_covers
 from .cases import Case, probe_cases
 from .endpoints import capability_names, claim_of_endpoint, labels, requires
 from .exceptions import UsageError
@@ -27,8 +27,10 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 MATRIX_VERSION = 1
-SYMBOL = {"supported": "✅", "unsupported": "➖", "broken": "❌", "not probed": "⬜"}  # noqa: RUF001
-TEXT_SYMBOL = {"supported": "ok", "unsupported": "--", "broken": "XX", "not probed": ".."}
+SYMBOL = {CellVerdict.SUPPORTED: "✅", CellVerdict.UNSUPPORTED: "➖", CellVerdict.BROKEN: "❌",  # noqa: RUF001
+          CellVerdict.NOT_PROBED: "⬜"}
+TEXT_SYMBOL = {CellVerdict.SUPPORTED: "ok", CellVerdict.UNSUPPORTED: "--", CellVerdict.BROKEN: "XX",
+               CellVerdict.NOT_PROBED: ".."}
 LIST_LIMIT = 25  # lines of each list in matrix.md and on the terminal; matrix.json has them all
 
 
@@ -185,8 +187,9 @@ def build_matrix(record: dict[str, Any]) -> dict[str, Any]:
             if note:
                 disagreements.append({"model": model, "capability": capability, "claim": claim, "claimed": claimed,
                                       "verdict": cell["verdict"], "note": note[:300]})
+            probed = cell["verdict"] != CellVerdict.NOT_PROBED
             row[capability] = {"verdict": cell["verdict"], "claimed": claimed, "claim": claim,
-                               "agrees": None if claimed is None or cell["verdict"] == "not probed" else note is None,
+                               "agrees": None if claimed is None or not probed else note is None,
                                "case": case.id, "cases": cell["cases"], "failing": cell["failing"],
                                "reason": cell["reason"], "exchange": exchange_of.get((model, capability))}
     counts = {v: sum(1 for r in out_cells.values() for c in r.values() if c["verdict"] == v) for v in VERDICTS}
@@ -208,19 +211,19 @@ def _not_probed(claimed: bool | None, source: str) -> dict[str, Any]:
     reason = ("not claimed: a run probes only the endpoints the gateway claims for a model "
               "(`oimi-conformance matrix` probes every cell)" if claimed is False and source == "run"
               else "not in this run (--cases, --checks, --capabilities or -k left it out)")
-    return {"verdict": "not probed", "failing": [], "cases": [], "reason": reason}
+    return {"verdict": CellVerdict.NOT_PROBED, "failing": [], "cases": [], "reason": reason}
 
 
 def _disagreement(case: Case, capability: str, claim: str | None, claimed: bool | None,
                   cell: dict[str, Any]) -> str | None:
     """How the model's claim (supported_endpoint_types) and the probe's verdict disagree, or None."""
     verdict = cell["verdict"]
-    if claimed is True and verdict == "unsupported" and claim_covers(case):
+    if claimed is True and verdict == CellVerdict.UNSUPPORTED and claim_covers(case):
         status = cell.get("status")
         return f"claims {claim}, but {case.id} was refused" + (f" (HTTP {status})" if status else "")
-    if claimed is True and verdict == "broken" and claim_covers(case):
+    if claimed is True and verdict == CellVerdict.BROKEN and claim_covers(case):
         return f"claims {claim}, but {capability} is broken ({', '.join(cell['failing'])})"
-    if claimed is False and verdict == "supported":
+    if claimed is False and verdict == CellVerdict.SUPPORTED:
         return f"{capability} works, but {claim} is not claimed"
     return None
 
@@ -238,9 +241,9 @@ def _lists(matrix: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """(title, lines): the claim disagreements, the broken cells with their failing checks, the reasons
     cells were not probed."""
     broken = [f"{m} {c}: {', '.join(cell['failing'])}" for m, row in matrix["cells"].items()
-              for c, cell in row.items() if cell["verdict"] == "broken"]
+              for c, cell in row.items() if cell["verdict"] == CellVerdict.BROKEN]
     not_probed = Counter(_generic(cell["reason"], model) for model, row in matrix["cells"].items()
-                         for cell in row.values() if cell["verdict"] == "not probed")
+                         for cell in row.values() if cell["verdict"] == CellVerdict.NOT_PROBED)
     return [
         ("claim disagreements (supported_endpoint_types vs the probe)",
          [f"{d['model']} {d['capability']}: {d['note']}" for d in matrix["disagreements"]]),
