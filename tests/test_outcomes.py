@@ -19,6 +19,7 @@ from oimi_conformance.results import (
     CheckResult,
     Outcome,
     RunRecord,
+    StrEnumCompat,
     cut_short_lines,
     judged_nothing,
     unsupported_lines,
@@ -177,3 +178,19 @@ def test_a_run_cut_short_by_its_own_limits_says_so_and_fails_only_when_it_judged
     # every skip explained by the selection alone (timing checks on a replay): not a cut-short run
     assert judged_nothing(RunRecord(meta={}, results=[_skipped(timing)], exchanges={})) is None
     assert cut_short_lines(RunRecord(meta={}, results=[_skipped(timing)], exchanges={})) == []
+
+
+def test_the_python_3_10_str_enum_behaves_as_the_stdlib_one():
+    import enum
+
+    class Compat(StrEnumCompat):
+        NOT_PROBED = "not probed"
+
+    class Stdlib(enum.StrEnum):
+        NOT_PROBED = "not probed"
+
+    for member in (Compat.NOT_PROBED, Stdlib.NOT_PROBED):
+        assert member == "not probed" and str(member) == "not probed" and f"{member:>12}" == "  not probed"
+        assert json.dumps({"verdict": member}) == '{"verdict": "not probed"}'
+        assert {"not probed": 1}[member] == 1 and hash(member) == hash("not probed")
+        assert type(member)("not probed") is member

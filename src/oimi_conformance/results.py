@@ -14,17 +14,22 @@ if TYPE_CHECKING:
     from .engine import RunConfig
     from .redact import Redactor
 
+class StrEnumCompat(str, Enum):
+    """``enum.StrEnum`` by hand, for Python 3.10 (which has none); tested on every Python against the stdlib's."""
+
+    __hash__ = str.__hash__  # a member and its value are the same dict key
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return str(self.value).__format__(spec)
+
+
 if sys.version_info >= (3, 11):
     from enum import StrEnum
-else:  # pragma: no cover - Python 3.10 has no StrEnum: the same, by hand
-    class StrEnum(str, Enum):
-        __hash__ = str.__hash__  # a member and its value are the same dict key
-
-        def __str__(self) -> str:
-            return str(self.value)
-
-        def __format__(self, spec: str) -> str:
-            return str(self.value).__format__(spec)
+else:  # pragma: no cover - only Python 3.10 takes this branch
+    StrEnum = StrEnumCompat
 
 
 class Outcome(StrEnum):
