@@ -150,6 +150,15 @@ def test_positive_mode_stays_within_the_budget_and_judges_bodies(deviant_sandbox
     assert body["max_tokens"] == 16 and body["max_completion_tokens"] == 16 and body["n"] == 1  # pinned tiny
 
 
+@pytest.mark.slow
+def test_a_fuzz_run_whose_budget_left_nothing_judged_does_not_pass(sandbox, tmp_path, capsys) -> None:
+    # the one request goes to the model listing: no case is sent, every result is skipped, and that is no pass
+    run = fuzz(capsys, tmp_path, sandbox.base_url, "--max-requests", "1")
+    assert {r["outcome"] for r in run["results"]["results"]} == {"skipped"}
+    assert run["code"] == 1
+    assert "nothing was judged: all" in run["out"] and "request budget (--max-requests 1) exhausted" in run["out"]
+
+
 def test_the_configuration_uses_schemathesis_auth_per_security_scheme() -> None:
     config = schemathesis_config(FuzzTarget("http://127.0.0.1:1", "sk-x", {"createChatCompletion": "m"}),
                                  FuzzOptions(), ["createChatCompletion", "listModels"])

@@ -171,7 +171,7 @@ def test_a_run_cut_short_by_its_own_limits_says_so_and_fails_only_when_it_judged
     assert cut_short_lines(record) == [f"not judged: 2 result(s) skipped: {budget}",
                                        f"not judged: 1 result(s) skipped: {unfinished}"]
     nothing = judged_nothing(record)
-    assert nothing is not None and "all 3 results were skipped, 2 of them because the request budget" in nothing
+    assert nothing is not None and f"all 3 results were skipped (2 of them: {budget})" in nothing
     # something judged: a partial run is green for what it judged (the summary lists what was cut)
     passed = _result()
     assert judged_nothing(RunRecord(meta={}, results=[*record.results, passed], exchanges={})) is None

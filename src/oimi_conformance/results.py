@@ -170,15 +170,19 @@ def unsupported_lines(record: RunRecord) -> list[str]:
     return lines
 
 
-# the skip reasons of case runs the run itself left unsent (scheduler.py): its budget, its time
+# what the skip reasons say when the run itself left something unsent: its budget, its time (scheduler.py;
+# the fuzzer's "no case sent: request budget ..." too)
 OWN_LIMITS = ("request budget (--max-requests", "unfinished: the run reached --max-duration")
+
+
+def _cut_short(result: CheckResult) -> bool:
+    return result.outcome == Outcome.SKIPPED and any(limit in result.message for limit in OWN_LIMITS)
 
 
 def cut_short_lines(record: RunRecord) -> list[str]:
     """How many results were skipped because the run's own budget or time ran out: a partial run is green
     only for what it judged, and says so first. Empty when nothing was cut."""
-    reasons = Counter(r.message for r in record.results
-                      if r.outcome == Outcome.SKIPPED and r.message.startswith(OWN_LIMITS))
+    reasons = Counter(r.message for r in record.results if _cut_short(r))
     return [f"not judged: {n} result(s) skipped: {reason}" for reason, n in reasons.most_common()]
 
 
@@ -188,12 +192,12 @@ def judged_nothing(record: RunRecord) -> str | None:
     column of skips. (Skips the selection alone explains, e.g. only timing checks on a replay, stay a pass.)"""
     if not record.results or any(r.outcome != Outcome.SKIPPED for r in record.results):
         return None
-    cut = Counter(r.message for r in record.results if r.message.startswith(OWN_LIMITS))
+    cut = Counter(r.message for r in record.results if _cut_short(r))
     if not cut:
         return None
     reason, n = cut.most_common(1)[0]
-    return (f"nothing was judged: all {len(record.results)} results were skipped, {n} of them because the "
-            f"{reason}; a run that judged nothing does not pass")
+    return (f"nothing was judged: all {len(record.results)} results were skipped ({n} of them: {reason}); "
+            "a run that judged nothing does not pass")
 
 
 def summary_table(record: RunRecord) -> str:

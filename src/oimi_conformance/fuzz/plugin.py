@@ -265,6 +265,13 @@ def sessionfinish(session: pytest.Session) -> None:
         reporter.write_sep("=", "oimi-conformance fuzz")
         reporter.write_line(fuzz.redactor.text(fuzz.summary()))
         reporter.write_line(f"results: {path}; report: {page}")
+    from ..results import RunRecord, judged_nothing
+
+    nothing = judged_nothing(RunRecord(meta={}, results=fuzz.results(), exchanges={}))
+    if nothing is not None and session.exitstatus == pytest.ExitCode.OK:  # as a run: judging nothing is no pass
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter is not None:
+            reporter.write_line(f"oimi-conformance fuzz: {nothing}", red=True)
 
 
 def unconfigure(config: pytest.Config) -> None:
