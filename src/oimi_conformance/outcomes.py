@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .checks import CheckSkipped
 from .exceptions import ContractViolation
-from .results import CheckResult, Outcome, Unsupported
+from .results import CheckResult, Outcome, Severity, Unsupported
 from .safe_text import clean_value, no_surrogates
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .redact import Redactor
 
 
-def start(check: Check[Any] | None = None, *, check_id: str = "", title: str = "", severity: str = "error",
+def start(check: Check[Any] | None = None, *, check_id: str = "", title: str = "", severity: Severity = "error",
           spec: str = "", case_id: str, endpoint: str, capability: str, operation: str, model: str | None,
           auth: str, stream: bool, exchange: str | None = None, sdk_version: str | None = None) -> CheckResult:
     """The result of ``check`` (or of the check named by ``check_id``/``title``/``severity``/``spec``: the

@@ -32,6 +32,10 @@ else:  # pragma: no cover - only Python 3.10 takes this branch
     StrEnum = StrEnumCompat
 
 
+Severity = Literal["error", "warning"]  # a warning is reported, never fails a run
+SEVERITIES: tuple[Severity, ...] = ("error", "warning")
+
+
 class Outcome(StrEnum):
     """What became of one check on one subject. A str: results.json holds the value, and a row read back
     from it compares equal to the member."""
@@ -70,7 +74,7 @@ class CheckResult:
     auth: str
     stream: bool
     outcome: Outcome
-    severity: str
+    severity: Severity
     message: str
     spec: str
     exchange: str | None  # id of the main exchange in exchanges/ of the report dir

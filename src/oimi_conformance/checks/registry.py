@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from ..exceptions import ContractViolation, HarnessError, UsageError
+from ..results import SEVERITIES, Severity
 from ..violations import Violation
 
 if TYPE_CHECKING:
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
     from ..kinds import Verdict
     from ..profile import Profile
     from ..results import Unsupported
-
-SEVERITIES = ("error", "warning")
 
 
 class CheckSkipped(HarnessError):
@@ -42,7 +41,7 @@ Ctx = TypeVar("Ctx")  # what a check judges: a CheckContext (a case run's exchan
 class Check(Generic[Ctx]):
     id: str
     title: str
-    severity: str
+    severity: Severity
     spec: str
     applies: Callable[[Case], bool]
     func: Callable[[Ctx], None]
@@ -57,7 +56,7 @@ class Check(Generic[Ctx]):
 REGISTRY: dict[str, Check[Any]] = {}
 
 
-def check(id: str, title: str, *, spec: str, applies: Callable[[Case], bool], severity: str = "error",
+def check(id: str, title: str, *, spec: str, applies: Callable[[Case], bool], severity: Severity = "error",
           needs_timing: bool = False) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
     """Register a check under its public id."""
     if severity not in SEVERITIES:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..results import Severity
 from .registry import check
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def sdk_only(case: Any) -> bool:
     return False
 
 
-def _sdk(id: str, title: str, spec: str, severity: str = "error"
+def _sdk(id: str, title: str, spec: str, severity: Severity = "error"
          ) -> Callable[[Callable[[SdkContext], None]], Callable[[SdkContext], None]]:
     return check(id, title, spec=spec, applies=sdk_only, severity=severity)
 
