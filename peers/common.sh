@@ -16,11 +16,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Every connect() a gateway made, logged by strace into $2/connect.log*, went to loopback; else exit 3.
-# $1: the gateway's name; $3: 1 when strace ran. Without strace, says so (best effort, as the docs promise).
+# The strace prefix that logs every connect() a gateway makes into $1/connect.log, in `trace` (empty where
+# strace is missing); start the gateway with "${trace[@]}" in front, then prove it with loopback_only.
+trace=()
+trace_connects() {
+  if command -v strace >/dev/null 2>&1; then
+    trace=(strace -f -qq --seccomp-bpf -e trace=connect -o "$1/connect.log")
+  fi
+}
+
+# Every connect() the traced gateway made went to loopback; else exit 3. $1: the gateway's name; $2: the
+# folder given to trace_connects. Without strace, says so (best effort, as the docs promise).
 loopback_only() {
-  local name=$1 work=$2 traced=$3 outbound
-  if [ "$traced" != 1 ]; then
+  local name=$1 work=$2 outbound
+  if [ ${#trace[@]} -eq 0 ]; then
     echo "run.sh: strace not found: $name's connect() calls were not logged"
     return 0
   fi

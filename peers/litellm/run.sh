@@ -14,7 +14,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=peers/common.sh
-. "$HERE/../common.sh"  # listening, pids, cleanup on EXIT
+. "$HERE/../common.sh"  # listening, pids, cleanup on EXIT, trace_connects, loopback_only
 ROOT=$(cd "$HERE/../.." && pwd)
 VENV=${LITELLM_VENV:-$ROOT/.peers/litellm-venv}
 WORK=${LITELLM_WORK:-$ROOT/.peers/litellm}
@@ -74,10 +74,7 @@ done
 "$OIMI" sandbox --mode reference --port "$SANDBOX_PORT" >"$WORK/sandbox.log" 2>&1 &
 pids+=($!)
 
-trace=()
-if command -v strace >/dev/null 2>&1; then
-  trace=(strace -f -qq --seccomp-bpf -e trace=connect -o "$WORK/connect.log")
-fi
+trace_connects "$WORK"  # common.sh: sets `trace`, the strace prefix (empty without strace)
 started=$(date +%s.%N)
 (cd "$HERE" && exec "${trace[@]}" "$VENV/bin/litellm" --config "$HERE/config.yaml" --host 127.0.0.1 \
   --port "$LITELLM_PORT" --num_workers 1) >"$WORK/litellm.log" 2>&1 &
@@ -117,5 +114,5 @@ if [ -n "$RECORD" ] && [ "$status" -eq 0 ]; then  # a new recording: regenerate 
   "$PYTHON_HARNESS" "$HERE/report.py" "$REPORT_DIR"
 fi
 
-loopback_only LiteLLM "$WORK" "$([ ${#trace[@]} -gt 0 ] && echo 1)"
+loopback_only LiteLLM "$WORK"
 exit "$status"

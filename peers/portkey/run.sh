@@ -19,7 +19,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=peers/common.sh
-. "$HERE/../common.sh"  # listening, pids, cleanup on EXIT
+. "$HERE/../common.sh"  # listening, pids, cleanup on EXIT, trace_connects, loopback_only
 ROOT=$(cd "$HERE/../.." && pwd)
 DIR=${PORTKEY_DIR:-$ROOT/.peers/portkey}
 WORK=${PORTKEY_WORK:-$ROOT/.peers/portkey-run}
@@ -64,10 +64,7 @@ CONFIG=$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[
 "$OIMI" sandbox --mode reference --port "$SANDBOX_PORT" >"$WORK/sandbox.log" 2>&1 &
 pids+=($!)
 
-trace=()
-if command -v strace >/dev/null 2>&1; then
-  trace=(strace -f -qq --seccomp-bpf -e trace=connect -o "$WORK/connect.log")
-fi
+trace_connects "$WORK"  # common.sh: sets `trace`, the strace prefix (empty without strace)
 started=$(date +%s.%N)
 (cd "$DIR" && exec "${trace[@]}" node "$ENTRY" --port="$PORTKEY_PORT") >"$WORK/portkey.log" 2>&1 &
 pids+=($!)
@@ -96,5 +93,5 @@ if [ -n "$RECORD" ] && [ "$status" -eq 0 ]; then  # a new recording: regenerate 
   "${PYTHON_HARNESS:-$(dirname "$OIMI")/python}" "$HERE/report.py" "$REPORT_DIR"
 fi
 
-loopback_only Portkey "$WORK" "$([ ${#trace[@]} -gt 0 ] && echo 1)"
+loopback_only Portkey "$WORK"
 exit "$status"
