@@ -22,7 +22,7 @@ from .peer_replay import replay
 ROOT = spec_root().parent
 CASSETTES = ROOT / "cassettes" / "litellm"
 VERDICT = ROOT / "reports" / "peers" / "litellm-verdict.json"
-_spec = importlib.util.spec_from_file_location("litellm_peer_report", ROOT / "peers" / "litellm" / "report.py")
+_spec = importlib.util.spec_from_file_location("replay_verdict", ROOT / "peers" / "replay_verdict.py")
 _report = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_report)
 LIVE_ONLY, verdict, verdict_key = _report.LIVE_ONLY, _report.verdict, _report.verdict_key

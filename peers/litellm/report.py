@@ -10,10 +10,8 @@ tests/test_peers.py requires the replay of cassettes/litellm to reproduce offlin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 from oimi_conformance.matrix import build_matrix, matrix_markdown
@@ -21,29 +19,9 @@ from oimi_conformance.profile import load_expectations
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # peers/: the shared report parts
 from known_failures import known_failure_lines
+from replay_verdict import verdict, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "reports" / "peers"
-LIVE_ONLY = ("sdk.", "delivery.")  # results a replay cannot reproduce: SDK calls, arrival times
-
-
-def verdict_key(result: dict) -> str:
-    return f"{result['check_id']} {result['case_id']} {result['model'] or '-'}"
-
-
-def verdict(record: dict) -> dict:
-    """What a replay of the recording must reproduce: the counts, every failing result, and a digest of
-    every (check, case, model) outcome."""
-    rows = sorted((r for r in record["results"] if not r["check_id"].startswith(LIVE_ONLY)), key=verdict_key)
-    counts: dict[str, int] = defaultdict(int)
-    for r in rows:
-        counts[r["outcome"]] += 1
-    every = "\n".join(f"{verdict_key(r)} {r['outcome']}" for r in rows)
-    return {"counts": dict(sorted(counts.items())),
-            "failing": {verdict_key(r): r["outcome"] for r in rows if r["outcome"] in ("xfailed", "failed", "error")},
-            "sha256": hashlib.sha256(every.encode()).hexdigest()}
-
-
 def main(report_dir: Path) -> None:
     record = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
     version = (report_dir / "peer-version.txt").read_text(encoding="utf-8").strip()
@@ -113,11 +91,7 @@ def main(report_dir: Path) -> None:
         "| replay of `cassettes/litellm` (offline) | about 6 s with `oimi-conformance run --replay` |",
         "",
     ]
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "litellm.md").write_text("\n".join(lines), encoding="utf-8")
-    payload = {"peer": version, "profile": meta["profile"], **verdict(record)}
-    (OUT / "litellm-verdict.json").write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {OUT / 'litellm.md'} and {OUT / 'litellm-verdict.json'}")
+    write_report("litellm", lines, {"peer": version, "profile": meta["profile"], **verdict(record)})
 
 
 if __name__ == "__main__":

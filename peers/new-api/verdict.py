@@ -8,24 +8,19 @@ results are not part of the verdict, and the peer (commit, version) then comes f
 
 The verdict is what tests/test_peer_new_api.py requires the offline replay of cassettes/new-api to
 reproduce: the outcome counts, every non-passing result and a digest of all of them (the same shape as
-LiteLLM's, from peers/litellm/report.py), plus the new-api commit and version the run was made against.
+every peer's, peers/replay_verdict.py), plus the new-api commit and version the run was made against.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "reports" / "peers" / "new-api-verdict.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # peers/: the shared report parts
+from replay_verdict import verdict, write_verdict
 
-_spec = importlib.util.spec_from_file_location("litellm_peer_report", ROOT / "peers" / "litellm" / "report.py")
-assert _spec is not None and _spec.loader is not None
-_report = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_report)
-verdict = _report.verdict
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main(report_dir: Path) -> int:
@@ -43,8 +38,7 @@ def main(report_dir: Path) -> int:
     expectations = record["meta"].get("expectations")
     payload = {"peer": peer, "profile": record["meta"]["profile"],
                "expectations": Path(expectations).stem if expectations else None, **verdict(record)}
-    OUT.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {OUT}")
+    print(f"wrote {write_verdict('new-api', payload)}")
     return 0
 
 

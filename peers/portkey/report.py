@@ -5,12 +5,11 @@
 reports/peers/portkey.md: the gateway's version, how it was run, the capability matrix, the official SDKs'
 results, and each failed check with its sentence, official reference and issue from
 specs/expectations/portkey.toml. reports/peers/portkey-verdict.json: what tests/test_peers.py requires the
-replay of cassettes/portkey to reproduce offline (the same digest as LiteLLM's, peers/litellm/report.py).
+replay of cassettes/portkey to reproduce offline (the same digest as every peer's, peers/replay_verdict.py).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -20,14 +19,9 @@ from oimi_conformance.profile import load_expectations
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # peers/: the shared report parts
 from known_failures import known_failure_lines
+from replay_verdict import verdict, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "reports" / "peers"
-_spec = importlib.util.spec_from_file_location("litellm_peer_report", ROOT / "peers" / "litellm" / "report.py")
-assert _spec is not None and _spec.loader is not None
-_litellm = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_litellm)
-verdict = _litellm.verdict  # one definition of what a replay must reproduce, for every peer
 
 
 def main(report_dir: Path) -> None:
@@ -96,11 +90,7 @@ def main(report_dir: Path) -> None:
         "- `delivery.*` (arrival-time checks) are not gated, as for LiteLLM.",
         "",
     ]
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "portkey.md").write_text("\n".join(lines), encoding="utf-8")
-    payload = {"peer": version, "profile": meta["profile"], **verdict(record)}
-    (OUT / "portkey-verdict.json").write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {OUT / 'portkey.md'} and {OUT / 'portkey-verdict.json'}")
+    write_report("portkey", lines, {"peer": version, "profile": meta["profile"], **verdict(record)})
 
 
 if __name__ == "__main__":
