@@ -79,6 +79,8 @@ class Engine:
         self.config = config
         self.redactor = Redactor([*config.secrets, *never_issued_keys()], config.headers.secret_names)
         self.limits = StreamLimits(idle_timeout=config.timeout, total_timeout=config.timeout * 4)
+        # what settles every result (outcomes.py): built once, not per judged item
+        self.outcome_policy = OutcomePolicy(config.expectations, self.redactor, config.strict_expectations)
         self.transport_factory = transport_factory or self._default_transport
         self.library: Any = None
         if config.record_mode is not None:
@@ -133,10 +135,6 @@ class Engine:
         return refused[0] if refused else None
 
     # -- judge ------------------------------------------------------------------------------
-
-    @property
-    def outcome_policy(self) -> OutcomePolicy:
-        return OutcomePolicy(self.config.expectations, self.redactor, self.config.strict_expectations)
 
     def judge_one(self, check: Check[CheckContext], run: CaseRun, facts: dict[str, Any]) -> CheckResult:
         """One check on one case run, settled and redacted by the one results pipeline (``outcomes.py``)."""

@@ -20,14 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .checks import CheckSkipped
+from .checks import CheckContext, CheckSkipped
 from .exceptions import ContractViolation
 from .results import CheckResult, Outcome, Severity, Unsupported
 from .safe_text import clean_value, no_surrogates
 
 if TYPE_CHECKING:
     from .cases import Case
-    from .checks import Check, CheckContext
+    from .checks import Check
     from .exchange import Exchange
     from .plan import CaseRun
     from .profile import Expectations, Profile
@@ -153,8 +153,6 @@ def error_message(body: Any) -> str:
 def judge_case_run(policy: OutcomePolicy, check: Check[CheckContext], run: CaseRun, facts: dict[str, Any],
                    profile: Profile, excuse_claimed: bool = False) -> CheckResult:
     """One catalogue check on one case run of the engine."""
-    from .checks import CheckContext
-
     case = run.case
     main = run.exchanges.get(case.steps[0].name)
     result = start(check, case_id=case.id, endpoint=case.endpoint, capability=case.capability,
