@@ -51,7 +51,7 @@ class Target:
         if opts.record_mode == "none" or (opts.record_mode == "once" and _has_cassettes(opts)):
             source = _replay_source(opts)
         elif opts.base_url:
-            source = _url_source(opts)
+            source = _url_source(opts, opts.base_url)
         else:
             source = self._sandbox_source(opts)
         keys = {**source.keys, **{k: v for k, v in opts.extra_keys.items() if v}}
@@ -103,14 +103,13 @@ def _replay_source(opts: Options) -> Source:
                   profile_defaults=False, recorded=recorded)
 
 
-def _url_source(opts: Options) -> Source:
+def _url_source(opts: Options, base_url: str) -> Source:
     """The user's gateway and key; by default judged with the profile's own expectations (under oimi,
     new-api's known and cited deviations)."""
     key = opts.api_key or os.environ.get("OIMI_API_KEY")
     if not key:
         raise UsageError("no API key: pass --api-key or set OIMI_API_KEY")
-    assert opts.base_url is not None
-    return Source(opts.base_url, {"main": key}, opts.target or "target", opts.models, opts.profile,
+    return Source(base_url, {"main": key}, opts.target or "target", opts.models, opts.profile,
                   opts.expectations, profile_defaults=True)
 
 

@@ -260,14 +260,15 @@ def sessionfinish(session: pytest.Session) -> None:
     from ..html_report import write_report
 
     page = write_report(path.parent)  # with the other suites' results when they ran in this session
+    from ..results import RunRecord, judged_nothing
+
+    results = fuzz.results()
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_sep("=", "oimi-conformance fuzz")
-        reporter.write_line(fuzz.redactor.text(fuzz.summary()))
+        reporter.write_line(fuzz.redactor.text(fuzz.summary(results)))
         reporter.write_line(f"results: {path}; report: {page}")
-    from ..results import RunRecord, judged_nothing
-
-    nothing = judged_nothing(RunRecord(meta={}, results=fuzz.results(), exchanges={}))
+    nothing = judged_nothing(RunRecord(meta={}, results=results, exchanges={}))
     if nothing is not None and session.exitstatus == pytest.ExitCode.OK:  # as a run: judging nothing is no pass
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if reporter is not None:

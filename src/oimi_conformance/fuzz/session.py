@@ -417,9 +417,10 @@ class FuzzSession:
         guard_keys(report_dir, list(self.run_config.secrets) if self.run_config else [])
         return written
 
-    def summary(self) -> str:
+    def summary(self, results: list[CheckResult]) -> str:
+        """One line of the session; ``results``: its ``results()``, which the caller judges too."""
         counts: dict[str, int] = {}
-        for r in self.results():
+        for r in results:
             counts[r.outcome] = counts.get(r.outcome, 0) + 1
         return (f"fuzz ({self.options.mode}, seed {self.options.seed}, max {self.options.max_examples} examples per "
                 f"operation): {self.cases} cases judged on {len(self.operations)} operation(s) at "
